@@ -1,0 +1,1 @@
+"""AI portrait Telegram bot: personal models on Astria (through N8N), portraits for credits."""

@@ -1,0 +1,221 @@
+"""The one factory: wires bot, storage, dispatcher and web app together; decides nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
+from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisEventIsolation, RedisStorage
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
+from loguru import logger
+from redis.asyncio import Redis
+
+from bot.commands import register_commands
+from bot.config import Settings
+from bot.db import close_database, init_database
+from bot.i18n import PoI18n, create_i18n
+from bot.middlewares import (
+    FloodMiddleware,
+    PrivateChatsOnlyMiddleware,
+    UpdateDedupMiddleware,
+    UserLocaleMiddleware,
+    UserMiddleware,
+)
+from bot.routers import feature_routers
+from bot.services.alerts import AdminAlerts
+from bot.services.shared import MemoryStore, RedisStore, SharedStore
+from bot.web import health, n8n
+
+WEBHOOK_PATH = "/webhook"
+
+
+def create_bot(settings: Settings) -> Bot:
+    session = (
+        AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+        if settings.telegram_api_url
+        else AiohttpSession()
+    )
+    return Bot(
+        settings.telegram_bot_token,
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+
+
+def create_storage(
+    settings: Settings, redis: Redis | None
+) -> tuple[BaseStorage, BaseEventIsolation]:
+    if redis is None:
+        return MemoryStorage(), SimpleEventIsolation()
+    key_builder = DefaultKeyBuilder(with_bot_id=True)
+    storage = RedisStorage(
+        redis,
+        key_builder=key_builder,
+        state_ttl=settings.fsm_ttl_seconds,
+        data_ttl=settings.fsm_ttl_seconds,
+    )
+    # Two updates of one user on two replicas are handled one after the other.
+    return storage, RedisEventIsolation(redis, key_builder=key_builder)
+
+
+def create_dispatcher(
+    settings: Settings,
+    *,
+    redis: Redis | None,
+    store: SharedStore,
+    i18n: PoI18n,
+    alerts: AdminAlerts,
+) -> Dispatcher:
+    storage, isolation = create_storage(settings, redis)
+    dispatcher = Dispatcher(
+        storage=storage,
+        events_isolation=isolation,
+        settings=settings,
+        store=store,
+        alerts=alerts,
+    )
+    dispatcher.update.outer_middleware(UpdateDedupMiddleware(store))
+    dispatcher.update.outer_middleware(PrivateChatsOnlyMiddleware())
+    dispatcher.update.outer_middleware(UserMiddleware(settings))
+    UserLocaleMiddleware(i18n).setup(dispatcher)
+    dispatcher.message.outer_middleware(FloodMiddleware(store, settings.flood_messages_per_second))
+    dispatcher.include_routers(*feature_routers())
+    return dispatcher
+
+
+@dataclass
+class BotApp:
+    """Everything one replica runs."""
+
+    settings: Settings
+    bot: Bot
+    dispatcher: Dispatcher
+    i18n: PoI18n
+    store: SharedStore
+    redis: Redis | None
+    web_app: web.Application = field(init=False)
+    _runner: web.AppRunner | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.web_app = create_web_app(self)
+
+    @property
+    def allowed_updates(self) -> list[str]:
+        return self.dispatcher.resolve_used_update_types()
+
+    async def start(self) -> None:
+        """Connect storage, migrate the schema, announce commands and (in webhook mode) the webhook,
+        then serve the web app."""
+        await init_database(self.settings.database_url)
+        if self.redis is not None:
+            await self.redis.ping()  # type: ignore[misc]
+        await register_commands(self.bot, self.i18n)
+        if self.settings.uses_webhook:
+            await self._ensure_webhook()
+        self._runner = web.AppRunner(self.web_app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
+        await site.start()
+        logger.info(
+            "web app listening on {}:{} ({} mode)",
+            self.settings.host,
+            self.settings.port,
+            "webhook" if self.settings.uses_webhook else "polling",
+        )
+
+    async def _ensure_webhook(self) -> None:
+        # Only when Telegram's view differs: a rolling restart must neither flap the webhook
+        # nor drop pending updates, and shutdown never deletes it.
+        url = self.settings.webhook_endpoint
+        info = await self.bot.get_webhook_info()
+        if info.url == url and sorted(info.allowed_updates or []) == sorted(self.allowed_updates):
+            return
+        await self.bot.set_webhook(
+            url=str(url),
+            secret_token=self.settings.webhook_secret,
+            allowed_updates=self.allowed_updates,
+            drop_pending_updates=False,
+        )
+        logger.info("webhook set to {}", url)
+
+    async def poll(self) -> None:
+        """Long polling (the embedded default); returns when polling stops."""
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        await self.dispatcher.start_polling(
+            self.bot,
+            allowed_updates=self.allowed_updates,
+            handle_signals=False,
+            close_bot_session=False,
+        )
+
+    async def stop(self) -> None:
+        if self.dispatcher._running_lock.locked():
+            await self.dispatcher.stop_polling()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        await self.dispatcher.storage.close()
+        await self.dispatcher.fsm.events_isolation.close()
+        await self.bot.session.close()
+        if self.redis is not None:
+            await self.redis.aclose()
+        await close_database()
+
+
+def create_web_app(app: BotApp) -> web.Application:
+    web_app = web.Application(middlewares=[n8n.n8n_secret_middleware])
+    web_app[n8n.SETTINGS_KEY] = app.settings
+    web_app[health.STORE_KEY] = app.store
+    web_app.add_routes(health.routes)
+    if app.settings.uses_webhook:
+        SimpleRequestHandler(
+            dispatcher=app.dispatcher, bot=app.bot, secret_token=app.settings.webhook_secret
+        ).register(web_app, path=WEBHOOK_PATH)
+    return web_app
+
+
+def build(settings: Settings) -> BotApp:
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    store: SharedStore = (
+        RedisStore(redis, prefix=f"portrait:{settings.bot_id}:")
+        if redis is not None
+        else MemoryStore()
+    )
+    if redis is None:
+        logger.warning(
+            "REDIS_URL is not set: FSM state and shared structures live in this process, "
+            "so only ONE replica of the bot may run"
+        )
+    bot = create_bot(settings)
+    i18n = create_i18n()
+    alerts = AdminAlerts(
+        bot,
+        store,
+        settings.admin_ids,
+        secrets=[settings.telegram_bot_token, settings.n8n_secret, settings.webhook_secret or ""],
+    )
+    dispatcher = create_dispatcher(settings, redis=redis, store=store, i18n=i18n, alerts=alerts)
+    return BotApp(
+        settings=settings, bot=bot, dispatcher=dispatcher, i18n=i18n, store=store, redis=redis
+    )
+
+
+async def run(settings: Settings) -> None:
+    """Run one replica until it is stopped (Ctrl+C / SIGTERM)."""
+    app = build(settings)
+    await app.start()
+    try:
+        if settings.uses_webhook:
+            await asyncio.Event().wait()  # the web app serves updates until cancelled
+        else:
+            await app.poll()
+    finally:
+        await app.stop()

@@ -1,0 +1,168 @@
+"""Settings: one typed object, loaded once from the environment and `.env` (environs)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from environs import Env, EnvError
+from marshmallow.validate import Range
+
+DEFAULT_DATABASE_URL = "sqlite://data/bot.sqlite3"
+_TOKEN_RE = re.compile(r"^\d+:[\w-]{20,}$")
+_WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # Telegram's rule for secret_token
+
+
+class ConfigError(Exception):
+    """A missing or malformed setting; the message is one line naming the variable."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    telegram_bot_token: str
+    telegram_api_url: str | None = None
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = None
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    host: str = "0.0.0.0"
+    port: int = 8080
+    api_base_url: str | None = None
+    n8n_secret: str = ""
+    callback_base_url: str | None = None
+    admin_ids: frozenset[int] = field(default_factory=frozenset)
+    start_credits: int = 0
+    train_cost: int = 100
+    generate_cost: int = 10
+    images_per_prompt: int = 4
+    min_photos: int = 10
+    max_photos: int = 20
+    fsm_ttl_hours: int = 24
+    log_level: str = "INFO"
+    log_json: bool = False
+    log_file: str | None = "logs/bot.log"
+    # Flood control: more than this many messages from one user within a second are dropped.
+    flood_messages_per_second: int = 3
+
+    @property
+    def bot_id(self) -> int:
+        return int(self.telegram_bot_token.split(":", 1)[0])
+
+    @property
+    def uses_webhook(self) -> bool:
+        return bool(self.webhook_url)
+
+    @property
+    def n8n_enabled(self) -> bool:
+        return bool(self.api_base_url)
+
+    @property
+    def webhook_endpoint(self) -> str | None:
+        return f"{self.webhook_url.rstrip('/')}/webhook" if self.webhook_url else None
+
+    @property
+    def fsm_ttl_seconds(self) -> int:
+        return self.fsm_ttl_hours * 3600
+
+    def check(self) -> None:
+        """Cross-checks between settings; raises ConfigError."""
+        if not _TOKEN_RE.match(self.telegram_bot_token):
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN does not look like a bot token (digits:letters); "
+                "copy it again from @BotFather"
+            )
+        if self.webhook_url:
+            if not self.webhook_secret:
+                raise ConfigError("WEBHOOK_SECRET is required when WEBHOOK_URL is set")
+            if not _WEBHOOK_SECRET_RE.match(self.webhook_secret):
+                raise ConfigError(
+                    "WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and - "
+                    "(Telegram's rule)"
+                )
+        if self.api_base_url:
+            if not self.n8n_secret:
+                raise ConfigError("N8N_SECRET is required when API_BASE_URL is set")
+            if not self.callback_base_url:
+                raise ConfigError(
+                    "CALLBACK_BASE_URL (or WEBHOOK_URL) is required when API_BASE_URL is set: "
+                    "N8N needs a public address to report back to"
+                )
+        if not 1 <= self.images_per_prompt <= 8:
+            raise ConfigError("IMAGES_PER_PROMPT must be between 1 and 8 (Astria's num_images)")
+        if not 1 <= self.min_photos <= self.max_photos:
+            raise ConfigError("MIN_PHOTOS must be at least 1 and not above MAX_PHOTOS")
+
+
+def _admin_ids(raw: str) -> frozenset[int]:
+    ids: set[int] = set()
+    for part in raw.replace(" ", "").split(","):
+        if not part:
+            continue
+        if not part.lstrip("-").isdigit():
+            raise ConfigError(
+                "ADMIN_TELEGRAM_ID must be a Telegram id or a comma-separated list of ids, "
+                f"got {part!r}"
+            )
+        ids.add(int(part))
+    return frozenset(ids)
+
+
+def load_settings(env_file: str | Path | None = ".env") -> Settings:
+    """Read every setting once. Raises ConfigError with one line naming the variable."""
+    env = Env()
+    if env_file is not None and Path(env_file).is_file():
+        env.read_env(str(env_file), recurse=False, override=False)
+    try:
+        token = env.str("TELEGRAM_BOT_TOKEN", "").strip()
+        if not token:
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather in Telegram "
+                "(send /newbot), then put the token it gives in .env or the environment"
+            )
+        webhook_url = env.str("WEBHOOK_URL", "").strip() or None
+        non_negative = Range(min=0)
+        settings = Settings(
+            telegram_bot_token=token,
+            telegram_api_url=env.str("TELEGRAM_API_URL", "").strip() or None,
+            database_url=env.str("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
+            redis_url=env.str("REDIS_URL", "").strip() or None,
+            webhook_url=webhook_url,
+            webhook_secret=env.str("WEBHOOK_SECRET", "").strip() or None,
+            host=env.str("HOST", "0.0.0.0"),
+            port=env.int("PORT", 8080, validate=Range(min=1, max=65535)),
+            api_base_url=(env.str("API_BASE_URL", "").strip().rstrip("/") or None),
+            n8n_secret=env.str("N8N_SECRET", "").strip(),
+            callback_base_url=(
+                env.str("CALLBACK_BASE_URL", "").strip().rstrip("/")
+                or (webhook_url.rstrip("/") if webhook_url else None)
+            ),
+            admin_ids=_admin_ids(env.str("ADMIN_TELEGRAM_ID", "")),
+            start_credits=env.int("START_CREDITS", 0, validate=non_negative),
+            train_cost=env.int("TRAIN_COST", 100, validate=non_negative),
+            generate_cost=env.int("GENERATE_COST", 10, validate=non_negative),
+            images_per_prompt=env.int("IMAGES_PER_PROMPT", 4),
+            min_photos=env.int("MIN_PHOTOS", 10, validate=Range(min=1)),
+            max_photos=env.int("MAX_PHOTOS", 20, validate=Range(min=1)),
+            fsm_ttl_hours=env.int("FSM_TTL_HOURS", 24, validate=Range(min=1)),
+            log_level=env.str("LOG_LEVEL", "INFO").upper(),
+            log_json=env.bool("LOG_JSON", False),
+            log_file=env.str("LOG_FILE", "logs/bot.log").strip() or None,
+        )
+    except EnvError as error:
+        # environs names the variable: 'Environment variable "PORT" invalid: [...]'
+        raise ConfigError(str(error)) from None
+    if settings.log_level not in {
+        "TRACE",
+        "DEBUG",
+        "INFO",
+        "SUCCESS",
+        "WARNING",
+        "ERROR",
+        "CRITICAL",
+    }:
+        raise ConfigError(
+            f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {settings.log_level!r}"
+        )
+    settings.check()
+    return settings

@@ -1,0 +1,18 @@
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.i18n import LANGUAGE_NAMES
+
+
+class LanguageCallback(CallbackData, prefix="lang"):
+    code: str
+
+
+def language_keyboard(current: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for code, name in LANGUAGE_NAMES.items():
+        mark = "✅ " if code == current else ""
+        builder.button(text=f"{mark}{name}", callback_data=LanguageCallback(code=code))
+    builder.adjust(2)
+    return builder.as_markup()

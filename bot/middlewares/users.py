@@ -1,0 +1,32 @@
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject, Update
+from aiogram.types import User as TelegramUser
+
+from bot.config import Settings
+from bot.services import users
+
+
+class UserMiddleware(BaseMiddleware):
+    """Registers the user on first contact and keeps the row fresh; handlers get `user`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        tg_user: TelegramUser | None = data.get("event_from_user")
+        if tg_user is None or tg_user.is_bot:
+            return await handler(event, data)
+        user, created = await users.register(tg_user, start_credits=self.settings.start_credits)
+        if isinstance(event, Update) and event.message is not None:
+            await users.mark_active(user)
+        data["user"] = user
+        data["user_created"] = created
+        return await handler(event, data)

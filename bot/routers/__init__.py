@@ -1,0 +1,23 @@
+"""One router per feature, built fresh for each dispatcher (several may live in one process,
+e.g. two replicas in a test). The fallback router goes last: it takes what nothing else did."""
+
+from aiogram import Router
+
+from bot.routers import (
+    cancel,
+    credits,
+    errors,
+    fallback,
+    generate,
+    help,
+    language,
+    membership,
+    models,
+    start,
+    train,
+)
+
+
+def feature_routers() -> list[Router]:
+    features = (errors, membership, cancel, start, help, language, credits, train, generate, models)
+    return [feature.create_router() for feature in features] + [fallback.create_router()]

@@ -1,0 +1,1 @@
+"""The rules of the bot. Services never import routers, keyboards or web."""

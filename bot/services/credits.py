@@ -1,0 +1,80 @@
+"""The credit ledger: the only way a balance changes.
+
+Every movement is one SQL transaction that updates `telegram_users.credits` atomically
+and inserts its ledger row; (reason, reference) is unique, so a retried event is a no-op.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from bot.models import CreditEntry, LedgerReason, User
+
+
+class InsufficientCredits(Exception):
+    def __init__(self, balance: int, needed: int) -> None:
+        super().__init__(f"balance {balance} is below {needed}")
+        self.balance = balance
+        self.needed = needed
+
+    @property
+    def missing(self) -> int:
+        return self.needed - self.balance
+
+
+class UnknownUser(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Movement:
+    delta: int
+    balance: int
+    applied: bool  # False when this (reason, reference) had been applied before
+
+
+async def balance_of(telegram_id: int, connection: BaseDBAsyncClient | None = None) -> int:
+    credits = (
+        await User.filter(telegram_id=telegram_id)
+        .using_db(connection)
+        .first()
+        .values_list("credits", flat=True)
+    )
+    if credits is None:
+        raise UnknownUser(telegram_id)
+    return int(credits)  # type: ignore[call-overload]
+
+
+async def move(telegram_id: int, delta: int, reason: LedgerReason, reference: str) -> Movement:
+    """Apply `delta` once for (reason, reference). Raises InsufficientCredits rather than
+    letting a balance go below zero."""
+    try:
+        async with in_transaction() as connection:
+            users = User.filter(telegram_id=telegram_id).using_db(connection)
+            if delta < 0:
+                users = users.filter(credits__gte=-delta)
+            updated = await users.update(credits=F("credits") + delta)
+            balance = await balance_of(telegram_id, connection)
+            if not updated:
+                raise InsufficientCredits(balance, -delta)
+            await CreditEntry.create(
+                user_id=telegram_id,
+                delta=delta,
+                reason=reason,
+                reference=reference,
+                balance_after=balance,
+                using_db=connection,
+            )
+    except IntegrityError:
+        # The same event was recorded before: the whole transaction rolled back, nothing moved.
+        return Movement(delta=0, balance=await balance_of(telegram_id), applied=False)
+    return Movement(delta=delta, balance=balance, applied=True)
+
+
+async def recent_entries(telegram_id: int, limit: int = 5) -> list[CreditEntry]:
+    return await CreditEntry.filter(user_id=telegram_id).order_by("-id").limit(limit)

@@ -1,0 +1,92 @@
+"""Small shared-state primitives that every replica sees (Redis), or an in-process
+stand-in for the single-replica embedded mode."""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+from redis.asyncio import Redis
+
+
+class SharedStore(Protocol):
+    async def claim(self, key: str, ttl_seconds: float) -> bool:
+        """Set `key` if absent (SET NX with expiry). True for the one caller that set it."""
+
+    async def count(self, key: str, ttl_seconds: float) -> int:
+        """Increment a counter that expires `ttl_seconds` after its first increment."""
+
+    async def release(self, key: str) -> None:
+        """Forget `key`."""
+
+    async def ping(self) -> bool:
+        """Whether the store is reachable."""
+
+
+class RedisStore:
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self.redis = redis
+        self.prefix = prefix
+
+    async def claim(self, key: str, ttl_seconds: float) -> bool:
+        return bool(await self.redis.set(self.prefix + key, 1, nx=True, px=int(ttl_seconds * 1000)))
+
+    async def count(self, key: str, ttl_seconds: float) -> int:
+        full_key = self.prefix + key
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(full_key)
+            pipe.pexpire(full_key, int(ttl_seconds * 1000), nx=True)
+            value, _ = await pipe.execute()
+        return int(value)
+
+    async def release(self, key: str) -> None:
+        await self.redis.delete(self.prefix + key)
+
+    async def ping(self) -> bool:
+        return bool(await self.redis.ping())  # type: ignore[misc]
+
+
+class MemoryStore:
+    """Single-process stand-in: bounded, expiring; only for the one-replica embedded mode."""
+
+    def __init__(self, max_keys: int = 100_000) -> None:
+        self._values: dict[str, tuple[int, float]] = {}
+        self._max_keys = max_keys
+
+    def _live(self, key: str) -> tuple[int, float] | None:
+        entry = self._values.get(key)
+        if entry is not None and entry[1] <= time.monotonic():
+            del self._values[key]
+            return None
+        return entry
+
+    def _make_room(self) -> None:
+        if len(self._values) < self._max_keys:
+            return
+        now = time.monotonic()
+        for key in [k for k, (_, expires) in self._values.items() if expires <= now]:
+            del self._values[key]
+        while len(self._values) >= self._max_keys:  # still full: drop the oldest entries
+            del self._values[next(iter(self._values))]
+
+    async def claim(self, key: str, ttl_seconds: float) -> bool:
+        if self._live(key) is not None:
+            return False
+        self._make_room()
+        self._values[key] = (1, time.monotonic() + ttl_seconds)
+        return True
+
+    async def count(self, key: str, ttl_seconds: float) -> int:
+        entry = self._live(key)
+        if entry is None:
+            self._make_room()
+            entry = (0, time.monotonic() + ttl_seconds)
+        value = entry[0] + 1
+        self._values[key] = (value, entry[1])
+        return value
+
+    async def release(self, key: str) -> None:
+        self._values.pop(key, None)
+
+    async def ping(self) -> bool:
+        return True

@@ -1,0 +1,1 @@
+"""The aiohttp web app: Telegram webhook, N8N callbacks and health checks."""

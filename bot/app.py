@@ -157,8 +157,6 @@ class BotApp:
         )
 
     async def stop(self) -> None:
-        if self.dispatcher._running_lock.locked():
-            await self.dispatcher.stop_polling()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

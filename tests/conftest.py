@@ -1,0 +1,195 @@
+"""The harness: a real bot (dispatcher, web app, database, storage) talking HTTP to a fake
+Telegram Bot API server. Every test runs on both set-ups:
+
+- `embedded`: SQLite + in-memory FSM, long polling (what `python -m bot` does with only a token);
+- `replicas`: PostgreSQL + Redis, webhook (the production set-up).
+
+Each xdist worker gets its own PostgreSQL database and Redis database number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from loguru import logger
+from redis.asyncio import Redis
+
+from bot.app import BotApp, build
+from bot.config import Settings
+from tests.fakes.telegram import FakeTelegram
+
+TOKEN = "123456789:TEST-token-for-the-fake-bot-api"
+ADMIN_ID = 900_000_001
+WEBHOOK_SECRET = "test-webhook-secret"
+PG_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgres://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
+TABLES = ("credit_ledger", "telegram_prompts", "telegram_models", "telegram_users")
+
+BACKENDS = ("embedded", "replicas")
+
+
+def worker_number() -> int:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(worker.removeprefix("gw") or 0)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def services_reachable() -> str | None:
+    """None when PostgreSQL and Redis answer, else what is missing."""
+    try:
+        connection = await asyncpg.connect(PG_DSN, timeout=3)
+        await connection.close()
+    except (OSError, asyncpg.PostgresError) as error:
+        return f"PostgreSQL at {PG_DSN} is unreachable ({error})"
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        await redis.ping()  # type: ignore[misc]
+    except Exception as error:  # noqa: BLE001
+        return f"Redis at {REDIS_URL} is unreachable ({error})"
+    finally:
+        await redis.aclose()
+    return None
+
+
+async def worker_database() -> str:
+    """This worker's own PostgreSQL database, created once, emptied before each test."""
+    name = f"portrait_test_{worker_number()}"
+    admin = await asyncpg.connect(PG_DSN)
+    try:
+        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    url = PG_DSN.rsplit("/", 1)[0] + f"/{name}"
+    connection = await asyncpg.connect(url)
+    try:
+        present = await connection.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename = ANY($1)",
+            list(TABLES),
+        )
+        if present:
+            await connection.execute(
+                f"TRUNCATE {', '.join(row['tablename'] for row in present)} RESTART IDENTITY CASCADE"
+            )
+    finally:
+        await connection.close()
+    return url
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram(token=TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def base_settings(backend: str, tmp_path: Path, tg: FakeTelegram) -> Settings:
+    settings = Settings(
+        telegram_bot_token=TOKEN,
+        telegram_api_url=tg.base_url,
+        host="127.0.0.1",
+        port=free_port(),
+        admin_ids=frozenset({ADMIN_ID}),
+        log_file=None,
+        database_url=f"sqlite://{tmp_path}/bot.sqlite3",
+    )
+    if backend == "embedded":
+        tg.delivery = "polling"
+        return settings
+    missing = await services_reachable()
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(missing)
+        pytest.skip(missing)
+    redis_db = 1 + worker_number() % 15
+    redis = Redis.from_url(f"{REDIS_URL}/{redis_db}")
+    await redis.flushdb()
+    await redis.aclose()
+    tg.delivery = "webhook"
+    return replace(
+        settings,
+        database_url=await worker_database(),
+        redis_url=f"{REDIS_URL}/{redis_db}",
+        webhook_url=f"http://127.0.0.1:{settings.port}",
+        webhook_secret=WEBHOOK_SECRET,
+    )
+
+
+StartBot = Callable[..., Awaitable[BotApp]]
+
+
+@pytest.fixture
+async def start_bot(base_settings: Settings) -> AsyncIterator[StartBot]:
+    """Start a replica with optional setting overrides; each is stopped after the test."""
+    started: list[BotApp] = []
+    polling: list[asyncio.Task[None]] = []
+
+    async def start(**overrides: Any) -> BotApp:
+        settings = replace(base_settings, **overrides) if overrides else base_settings
+        if started and "port" not in overrides:
+            settings = replace(settings, port=free_port())
+        app = build(settings)
+        await app.start()
+        if not settings.uses_webhook:
+            polling.append(asyncio.create_task(app.poll()))
+        started.append(app)
+        return app
+
+    yield start
+    for app in started:
+        if not app.settings.uses_webhook:
+            await app.dispatcher.stop_polling()
+    await asyncio.gather(*polling)
+    for app in reversed(started):
+        await app.stop()
+
+
+@pytest.fixture
+async def bot_app(start_bot: StartBot) -> BotApp:
+    return await start_bot()
+
+
+class LogCapture:
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+
+    def sink(self, message: Any) -> None:
+        self.records.append(message.record)
+
+    def at(self, level: str) -> list[str]:
+        return [record["message"] for record in self.records if record["level"].name == level]
+
+
+@pytest.fixture(autouse=True)
+def logs(request: pytest.FixtureRequest) -> Iterator[LogCapture]:
+    """Collects log records; a test fails on any ERROR it did not ask for (`expects_errors`)."""
+    capture = LogCapture()
+    handler_id = logger.add(capture.sink, level="DEBUG")
+    yield capture
+    logger.remove(handler_id)
+    if request.node.get_closest_marker("expects_errors") is None:
+        errors = capture.at("ERROR") + capture.at("CRITICAL")
+        assert not errors, f"unexpected ERROR log lines: {errors}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "expects_errors: the test provokes ERROR log lines on purpose")

@@ -101,6 +101,8 @@ class BotApp:
     i18n: PoI18n
     store: SharedStore
     redis: Redis | None
+    # False when the caller manages the database (several replicas in one test process).
+    owns_database: bool = True
     web_app: web.Application = field(init=False)
     _runner: web.AppRunner | None = field(default=None, init=False)
 
@@ -114,7 +116,8 @@ class BotApp:
     async def start(self) -> None:
         """Connect storage, migrate the schema, announce commands and (in webhook mode) the webhook,
         then serve the web app."""
-        await init_database(self.settings.database_url)
+        if self.owns_database:
+            await init_database(self.settings.database_url)
         if self.redis is not None:
             await self.redis.ping()  # type: ignore[misc]
         await register_commands(self.bot, self.i18n)
@@ -165,7 +168,8 @@ class BotApp:
         await self.bot.session.close()
         if self.redis is not None:
             await self.redis.aclose()
-        await close_database()
+        if self.owns_database:
+            await close_database()
 
 
 def create_web_app(app: BotApp) -> web.Application:
@@ -180,7 +184,7 @@ def create_web_app(app: BotApp) -> web.Application:
     return web_app
 
 
-def build(settings: Settings) -> BotApp:
+def build(settings: Settings, *, owns_database: bool = True) -> BotApp:
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     store: SharedStore = (
         RedisStore(redis, prefix=f"portrait:{settings.bot_id}:")
@@ -202,7 +206,13 @@ def build(settings: Settings) -> BotApp:
     )
     dispatcher = create_dispatcher(settings, redis=redis, store=store, i18n=i18n, alerts=alerts)
     return BotApp(
-        settings=settings, bot=bot, dispatcher=dispatcher, i18n=i18n, store=store, redis=redis
+        settings=settings,
+        bot=bot,
+        dispatcher=dispatcher,
+        i18n=i18n,
+        store=store,
+        redis=redis,
+        owns_database=owns_database,
     )
 
 

@@ -6,6 +6,7 @@ edited or committed.
 
 from __future__ import annotations
 
+import contextvars
 import gettext
 import io
 from pathlib import Path
@@ -22,6 +23,16 @@ LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
 
 
 class PoI18n(I18n):
+    # aiogram's context mixin gives every subclass its own context variable, while its
+    # gettext helpers read I18n's: keep using I18n's so `_()` finds this instance.
+    @classmethod
+    def set_current(cls, value: I18n) -> contextvars.Token[I18n]:
+        return I18n.set_current(value)
+
+    @classmethod
+    def reset_current(cls, token: contextvars.Token[I18n]) -> None:
+        I18n.reset_current(token)
+
     def find_locales(self) -> dict[str, gettext.GNUTranslations]:
         translations: dict[str, gettext.GNUTranslations] = {}
         for po_path in sorted(self.path.glob(f"*/LC_MESSAGES/{self.domain}.po")):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,9 +21,11 @@ import asyncpg
 import pytest
 from loguru import logger
 from redis.asyncio import Redis
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from bot.app import BotApp, build
 from bot.config import Settings
+from bot.db import close_database, init_database
 from tests.fakes.telegram import FakeTelegram
 
 TOKEN = "123456789:TEST-token-for-the-fake-bot-api"
@@ -98,6 +100,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 async def tg() -> AsyncIterator[FakeTelegram]:
     async with FakeTelegram(token=TOKEN) as fake:
+        fake.user(ADMIN_ID, first_name="Admin")  # the admin's chat exists, as in real life
         yield fake
 
 
@@ -134,33 +137,63 @@ async def base_settings(backend: str, tmp_path: Path, tg: FakeTelegram) -> Setti
     )
 
 
-StartBot = Callable[..., Awaitable[BotApp]]
+class Replicas:
+    """Starts bot replicas (with optional setting overrides) and stops them after the test."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.running: dict[int, tuple[BotApp, asyncio.Task[None] | None]] = {}
+        self.database_ready = False
+
+    async def __call__(self, **overrides: Any) -> BotApp:
+        settings = replace(self.settings, **overrides) if overrides else self.settings
+        if self.running and "port" not in overrides:
+            settings = replace(settings, port=free_port())
+        if not self.database_ready:
+            # Tortoise caches SQL per (connection name, table), not per dialect; tests switch
+            # between SQLite and PostgreSQL in one process.
+            EXECUTOR_CACHE.clear()
+            await init_database(self.settings.database_url)
+            self.database_ready = True
+        app = build(settings, owns_database=False)
+        await app.start()
+        polling = None
+        if not settings.uses_webhook:
+            polling_started = asyncio.Event()
+
+            async def on_startup() -> None:
+                polling_started.set()
+
+            app.dispatcher.startup.register(on_startup)
+            polling = asyncio.create_task(app.poll())
+            await polling_started.wait()
+        self.running[id(app)] = (app, polling)
+        return app
+
+    async def stop(self, app: BotApp) -> None:
+        app, polling = self.running.pop(id(app))
+        if polling is not None:
+            await app.dispatcher.stop_polling()
+            await polling
+        await app.stop()
+
+    async def stop_all(self) -> None:
+        try:
+            for app, _ in list(self.running.values()):
+                await self.stop(app)
+        finally:
+            if self.database_ready:
+                await close_database()
+
+
+StartBot = Replicas
 
 
 @pytest.fixture
-async def start_bot(base_settings: Settings) -> AsyncIterator[StartBot]:
-    """Start a replica with optional setting overrides; each is stopped after the test."""
-    started: list[BotApp] = []
-    polling: list[asyncio.Task[None]] = []
-
-    async def start(**overrides: Any) -> BotApp:
-        settings = replace(base_settings, **overrides) if overrides else base_settings
-        if started and "port" not in overrides:
-            settings = replace(settings, port=free_port())
-        app = build(settings)
-        await app.start()
-        if not settings.uses_webhook:
-            polling.append(asyncio.create_task(app.poll()))
-        started.append(app)
-        return app
-
-    yield start
-    for app in started:
-        if not app.settings.uses_webhook:
-            await app.dispatcher.stop_polling()
-    await asyncio.gather(*polling)
-    for app in reversed(started):
-        await app.stop()
+async def start_bot(base_settings: Settings) -> AsyncIterator[Replicas]:
+    replicas = Replicas(base_settings)
+    yield replicas
+    await replicas.stop_all()
 
 
 @pytest.fixture

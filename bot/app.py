@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from dataclasses import dataclass, field
 
 from aiogram import Bot, Dispatcher
@@ -35,6 +36,7 @@ from bot.services.shared import MemoryStore, RedisStore, SharedStore
 from bot.web import health, n8n
 
 WEBHOOK_PATH = "/webhook"
+SHUTDOWN_GRACE_SECONDS = 20.0
 
 
 def create_bot(settings: Settings) -> Bot:
@@ -105,9 +107,15 @@ class BotApp:
     owns_database: bool = True
     web_app: web.Application = field(init=False)
     _runner: web.AppRunner | None = field(default=None, init=False)
+    _webhook_handler: SimpleRequestHandler | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.web_app = create_web_app(self)
+        if self.settings.uses_webhook:
+            self._webhook_handler = SimpleRequestHandler(
+                dispatcher=self.dispatcher, bot=self.bot, secret_token=self.settings.webhook_secret
+            )
+            self._webhook_handler.register(self.web_app, path=WEBHOOK_PATH)
 
     @property
     def allowed_updates(self) -> list[str]:
@@ -159,7 +167,17 @@ class BotApp:
             close_bot_session=False,
         )
 
+    async def finish_in_flight(self, timeout: float = SHUTDOWN_GRACE_SECONDS) -> None:
+        """Let updates already being handled finish before connections close (a rolling
+        restart must not cut a user's action in half)."""
+        tasks = set(self.dispatcher._handle_update_tasks)  # polling
+        if self._webhook_handler is not None:
+            tasks |= self._webhook_handler._background_feed_update_tasks
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+
     async def stop(self) -> None:
+        await self.finish_in_flight()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -177,10 +195,6 @@ def create_web_app(app: BotApp) -> web.Application:
     web_app[n8n.SETTINGS_KEY] = app.settings
     web_app[health.STORE_KEY] = app.store
     web_app.add_routes(health.routes)
-    if app.settings.uses_webhook:
-        SimpleRequestHandler(
-            dispatcher=app.dispatcher, bot=app.bot, secret_token=app.settings.webhook_secret
-        ).register(web_app, path=WEBHOOK_PATH)
     return web_app
 
 
@@ -217,13 +231,23 @@ def build(settings: Settings, *, owns_database: bool = True) -> BotApp:
 
 
 async def run(settings: Settings) -> None:
-    """Run one replica until it is stopped (Ctrl+C / SIGTERM)."""
+    """Run one replica until SIGTERM (docker stop, a rolling restart) or Ctrl+C."""
     app = build(settings)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signal_number, stopping.set)
     await app.start()
     try:
         if settings.uses_webhook:
-            await asyncio.Event().wait()  # the web app serves updates until cancelled
-        else:
-            await app.poll()
+            await stopping.wait()  # the web app serves updates meanwhile
+            return
+        polling = asyncio.create_task(app.poll())
+        stop_requested = asyncio.create_task(stopping.wait())
+        await asyncio.wait({polling, stop_requested}, return_when=asyncio.FIRST_COMPLETED)
+        if not polling.done():
+            await app.dispatcher.stop_polling()
+        stop_requested.cancel()
+        await polling
     finally:
         await app.stop()

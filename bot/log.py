@@ -21,6 +21,13 @@ class _InterceptHandler(logging.Handler):
         logger.opt(depth=6, exception=record.exc_info).log(level, record.getMessage())
 
 
+def route_standard_logging() -> None:
+    logging.basicConfig(handlers=[_InterceptHandler()], level=logging.INFO, force=True)
+    # aiogram logs every handled update at INFO; keep that out of the way unless debugging.
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    logging.getLogger("tortoise").setLevel(logging.WARNING)
+
+
 def setup_logging(settings: Settings) -> None:
     logger.remove()
     # diagnose=False: loguru would otherwise print local variables, secrets included.
@@ -42,7 +49,4 @@ def setup_logging(settings: Settings) -> None:
             diagnose=False,
             enqueue=True,
         )
-    logging.basicConfig(handlers=[_InterceptHandler()], level=logging.INFO, force=True)
-    # aiogram logs every handled update at INFO; keep that out of the way unless debugging.
-    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
-    logging.getLogger("tortoise").setLevel(logging.WARNING)
+    route_standard_logging()

@@ -1,7 +1,7 @@
 """Keep locales/ in step with the code.
 
     python scripts/locales.py update   # re-extract messages.pot from bot/, merge into every .po
-    python scripts/locales.py check    # fail if the .pot is stale or any message lacks a translation
+    python scripts/locales.py check    # fail if the .pot is stale or a translation is missing
 
 Translators edit only locales/<lang>/LC_MESSAGES/messages.po; the bot compiles them at start-up.
 """
@@ -31,7 +31,9 @@ def extract() -> Catalog:
     for filename, lineno, message, comments, context in extract_from_dir(
         str(SOURCE_DIR), method_map=[("**.py", "python")], keywords=KEYWORDS
     ):
-        catalog.add(message, None, [(f"bot/{filename}", lineno)], auto_comments=comments, context=context)
+        catalog.add(
+            message, None, [(f"bot/{filename}", lineno)], auto_comments=comments, context=context
+        )
     return catalog
 
 
@@ -86,7 +88,7 @@ def check() -> int:
                 problems.append(f"{name}: untranslated {message.id!r}")
             elif message.fuzzy:
                 problems.append(f"{name}: fuzzy (needs review) {message.id!r}")
-            elif sorted(PLACEHOLDER.findall(message.id)) != sorted(
+            elif sorted(PLACEHOLDER.findall(str(message.id))) != sorted(
                 PLACEHOLDER.findall(str(message.string))
             ):
                 problems.append(f"{name}: placeholders differ from the original in {message.id!r}")

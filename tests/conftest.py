@@ -26,6 +26,7 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 from bot.app import BotApp, build
 from bot.config import Settings
 from bot.db import close_database, init_database
+from bot.log import route_standard_logging
 from tests.fakes.telegram import FakeTelegram
 
 TOKEN = "123456789:TEST-token-for-the-fake-bot-api"
@@ -59,7 +60,7 @@ async def services_reachable() -> str | None:
     redis = Redis.from_url(REDIS_URL)
     try:
         await redis.ping()  # type: ignore[misc]
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         return f"Redis at {REDIS_URL} is unreachable ({error})"
     finally:
         await redis.aclose()
@@ -84,9 +85,8 @@ async def worker_database() -> str:
             list(TABLES),
         )
         if present:
-            await connection.execute(
-                f"TRUNCATE {', '.join(row['tablename'] for row in present)} RESTART IDENTITY CASCADE"
-            )
+            tables = ", ".join(row["tablename"] for row in present)
+            await connection.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
     finally:
         await connection.close()
     return url
@@ -225,4 +225,7 @@ def logs(request: pytest.FixtureRequest) -> Iterator[LogCapture]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "expects_errors: the test provokes ERROR log lines on purpose")
+    route_standard_logging()  # aiogram's and aiohttp's own ERROR lines count too
+    config.addinivalue_line(
+        "markers", "expects_errors: the test provokes ERROR log lines on purpose"
+    )

@@ -19,6 +19,6 @@ async def expect_text(user: Any, fragment: str, method: str = "sendMessage") -> 
             event = await user.expect(method)
         except AssertionError as error:
             raise AssertionError(f"no {method} with {fragment!r}; saw {seen}") from error
-        if fragment in (event.text or ""):
+        if fragment in (event.body or ""):
             return event
-        seen.append(event.text)
+        seen.append(event.body)

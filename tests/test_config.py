@@ -16,7 +16,11 @@ TOKEN = "123456789:TEST-token-for-the-fake-bot-api"
 
 
 def run_bot(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    clean = {key: value for key, value in os.environ.items() if not key.isupper() or key in {"PATH", "HOME"}}
+    clean = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.isupper() or key in {"PATH", "HOME"}
+    }
     clean["PYTHONPATH"] = str(ROOT)
     return subprocess.run(
         [sys.executable, "-m", "bot"],
@@ -46,9 +50,15 @@ def test_missing_token_says_how_to_get_one(tmp_path: Path) -> None:
         ({"START_CREDITS": "-5"}, "START_CREDITS"),
         ({"IMAGES_PER_PROMPT": "9"}, "IMAGES_PER_PROMPT"),
         ({"WEBHOOK_URL": "https://bot.example.org"}, "WEBHOOK_SECRET"),
-        ({"WEBHOOK_URL": "https://bot.example.org", "WEBHOOK_SECRET": "no spaces!"}, "WEBHOOK_SECRET"),
+        (
+            {"WEBHOOK_URL": "https://bot.example.org", "WEBHOOK_SECRET": "no spaces!"},
+            "WEBHOOK_SECRET",
+        ),
         ({"API_BASE_URL": "https://n8n.example.org/webhook"}, "N8N_SECRET"),
-        ({"API_BASE_URL": "https://n8n.example.org/webhook", "N8N_SECRET": "s"}, "CALLBACK_BASE_URL"),
+        (
+            {"API_BASE_URL": "https://n8n.example.org/webhook", "N8N_SECRET": "s"},
+            "CALLBACK_BASE_URL",
+        ),
         ({"ADMIN_TELEGRAM_ID": "12,abc"}, "ADMIN_TELEGRAM_ID"),
         ({"TELEGRAM_BOT_TOKEN": "not-a-token"}, "TELEGRAM_BOT_TOKEN"),
     ],

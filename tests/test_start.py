@@ -20,8 +20,8 @@ async def test_start_registers_a_new_user_and_shows_the_menu(
     anna = tg.user(1001, first_name="Anna", last_name="K", username="anna_k")
     await anna.send_text("/start")
     reply = await anna.expect("sendMessage")
-    assert "Hi, Anna!" in reply.text
-    assert "Your balance: 30 credits." in reply.text
+    assert "Hi, Anna!" in reply.body
+    assert "Your balance: 30 credits." in reply.body
     buttons = button_texts(reply)
     for label in MENU:
         assert any(label in button for button in buttons), (label, buttons)
@@ -45,7 +45,7 @@ async def test_returning_user_is_welcomed_back_and_names_are_updated(
     renamed = tg.user(1002, first_name="Borya", username="borya")
     await renamed.send_text("/start")
     reply = await renamed.expect("sendMessage")
-    assert "Welcome back, Borya!" in reply.text
+    assert "Welcome back, Borya!" in reply.body
     user = await User.get(telegram_id=1002)
     assert (user.first_name, user.username, user.credits) == ("Borya", "borya", 30)
     assert await CreditEntry.filter(user_id=1002).count() == 1  # the bonus is given once
@@ -56,7 +56,7 @@ async def test_names_are_escaped_in_html(start_bot: StartBot, tg: FakeTelegram) 
     tricky = tg.user(1003, first_name="<b>x</b> & co")
     await tricky.send_text("/start")
     reply = await tricky.expect("sendMessage")
-    assert "Hi, <b>x</b> & co!" in reply.text  # shown literally, not as bold
+    assert "Hi, <b>x</b> & co!" in reply.body  # shown literally, not as bold
 
 
 async def test_russian_user_gets_russian_text(start_bot: StartBot, tg: FakeTelegram) -> None:
@@ -64,15 +64,17 @@ async def test_russian_user_gets_russian_text(start_bot: StartBot, tg: FakeTeleg
     ivan = tg.user(1004, first_name="Иван", language_code="ru")
     await ivan.send_text("/start")
     reply = await ivan.expect("sendMessage")
-    assert "Привет, Иван!" in reply.text
+    assert "Привет, Иван!" in reply.body
     assert any("Обучить модель" in button for button in button_texts(reply))
 
 
-async def test_unknown_language_falls_back_to_english(start_bot: StartBot, tg: FakeTelegram) -> None:
+async def test_unknown_language_falls_back_to_english(
+    start_bot: StartBot, tg: FakeTelegram
+) -> None:
     await start_bot()
     pedro = tg.user(1005, first_name="Pedro", language_code="pt-br")
     await pedro.send_text("/start")
-    assert "Hi, Pedro!" in (await pedro.expect("sendMessage")).text
+    assert "Hi, Pedro!" in (await pedro.expect("sendMessage")).body
 
 
 async def test_help_lists_every_user_command(start_bot: StartBot, tg: FakeTelegram) -> None:
@@ -81,7 +83,7 @@ async def test_help_lists_every_user_command(start_bot: StartBot, tg: FakeTelegr
     await user.send_text("/help")
     reply = await user.expect("sendMessage")
     for command in ("/start", "/train", "/generate", "/models", "/credits", "/language", "/cancel"):
-        assert command in reply.text
+        assert command in reply.body
 
 
 async def test_menu_buttons_answer(start_bot: StartBot, tg: FakeTelegram) -> None:
@@ -91,18 +93,18 @@ async def test_menu_buttons_answer(start_bot: StartBot, tg: FakeTelegram) -> Non
     await user.expect("sendMessage")
     await user.press_button("Credits")
     assert (await user.expect("answerCallbackQuery")) is not None
-    assert "Your balance: 5 credits." in (await user.expect("sendMessage")).text
+    assert "Your balance: 5 credits." in (await user.expect("sendMessage")).body
     await user.press_button("My models")
-    assert "no models yet" in (await user.expect("sendMessage")).text
+    assert "no models yet" in (await user.expect("sendMessage")).body
     await user.press_button("Help")
-    assert "/generate" in (await user.expect("sendMessage")).text
+    assert "/generate" in (await user.expect("sendMessage")).body
 
 
 async def test_cancel_outside_a_wizard(start_bot: StartBot, tg: FakeTelegram) -> None:
     await start_bot()
     user = tg.user(1008)
     await user.send_text("/cancel")
-    assert "nothing to cancel" in (await user.expect("sendMessage")).text
+    assert "nothing to cancel" in (await user.expect("sendMessage")).body
 
 
 async def test_cancel_inside_a_wizard_clears_it(start_bot: StartBot, tg: FakeTelegram) -> None:
@@ -113,7 +115,7 @@ async def test_cancel_inside_a_wizard_clears_it(start_bot: StartBot, tg: FakeTel
     await app.dispatcher.storage.set_data(key, {"photos": ["file-1"]})
     await user.send_text("/cancel")
     reply = await user.expect("sendMessage")
-    assert "training set-up cancelled" in reply.text
+    assert "training set-up cancelled" in reply.body
     assert await app.dispatcher.storage.get_state(key) is None
     assert await app.dispatcher.storage.get_data(key) == {}
 
@@ -123,9 +125,9 @@ async def test_unknown_text_gets_a_hint(start_bot: StartBot, tg: FakeTelegram) -
     user = tg.user(1010)
     await user.send_text("what's up?")
     reply = await user.expect("sendMessage")
-    assert "/help" in reply.text
+    assert "/help" in reply.body
     await user.send_sticker()
-    assert "/help" in (await user.expect("sendMessage")).text
+    assert "/help" in (await user.expect("sendMessage")).body
 
 
 async def test_stale_button_is_answered(start_bot: StartBot, tg: FakeTelegram) -> None:
@@ -135,16 +137,18 @@ async def test_stale_button_is_answered(start_bot: StartBot, tg: FakeTelegram) -
     await user.expect("sendMessage")
     await user.press("old:button:from:last:year")
     answer = await user.expect("answerCallbackQuery")
-    assert answer.text == "This button is no longer active."
+    assert answer.body == "This button is no longer active."
 
 
-async def test_language_choice_persists_across_restarts(start_bot: StartBot, tg: FakeTelegram) -> None:
+async def test_language_choice_persists_across_restarts(
+    start_bot: StartBot, tg: FakeTelegram
+) -> None:
     app = await start_bot()
     user = tg.user(1012, language_code="en")
     await user.send_text("/language")
     await user.expect("sendMessage")
     await user.press_button("Русский")
-    assert "по-русски" in (await user.expect("sendMessage")).text
+    assert "по-русски" in (await user.expect("sendMessage")).body
     assert (await User.get(telegram_id=1012)).language == "ru"
 
     await start_bot.stop(app)
@@ -159,12 +163,14 @@ async def test_train_and_generate_say_when_not_configured(
     await start_bot()
     user = tg.user(1013)
     await user.send_text("/train")
-    assert "not configured" in (await user.expect("sendMessage")).text
+    assert "not configured" in (await user.expect("sendMessage")).body
     await user.send_text("/generate")
-    assert "not configured" in (await user.expect("sendMessage")).text
+    assert "not configured" in (await user.expect("sendMessage")).body
 
 
-async def test_commands_are_registered_in_both_languages(start_bot: StartBot, tg: FakeTelegram) -> None:
+async def test_commands_are_registered_in_both_languages(
+    start_bot: StartBot, tg: FakeTelegram
+) -> None:
     await start_bot()
     calls = [call for call in tg.calls if call.method == "setMyCommands"]
     by_language = {call.params.get("language_code"): call.params["commands"] for call in calls}

@@ -19,7 +19,6 @@ value stays in ``Event.params``.  Entities are not generated.
 """
 
 # The test-side API takes explicit ``timeout`` arguments (every wait is bounded).
-# ruff: noqa: ASYNC109
 
 from __future__ import annotations
 
@@ -159,6 +158,11 @@ class Event:
     media: list[JSON] = field(default_factory=list)
     params: JSON = field(default_factory=dict)
     time: float = field(default_factory=time.time)
+
+    @property
+    def body(self) -> str:
+        """What the user reads: the text, else the caption, else nothing."""
+        return self.text if self.text is not None else (self.caption or "")
 
     @property
     def buttons(self) -> list[str]:

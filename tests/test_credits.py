@@ -1,0 +1,85 @@
+"""The ledger: every movement atomic, idempotent per (reason, reference), never below zero."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from aiogram.types import User as TelegramUser
+from tortoise.exceptions import IntegrityError
+
+from bot.models import CreditEntry, LedgerReason, User
+from bot.services import credits, users
+from tests.conftest import StartBot
+
+
+async def new_user(telegram_id: int, start_credits: int = 0) -> User:
+    user, _ = await users.register(
+        TelegramUser(id=telegram_id, is_bot=False, first_name="Ledger"), start_credits=start_credits
+    )
+    return user
+
+
+async def test_reserve_then_release_restores_the_balance(start_bot: StartBot) -> None:
+    await start_bot()
+    await new_user(6001, start_credits=150)
+    reserved = await credits.move(6001, -100, LedgerReason.RESERVE_TRAINING, "job-1")
+    assert (reserved.balance, reserved.applied) == (50, True)
+    released = await credits.move(6001, 100, LedgerReason.RELEASE, "job-1")
+    assert released.balance == 150
+    entries = await CreditEntry.filter(user_id=6001).order_by("id")
+    assert [(e.reason, e.delta, e.balance_after) for e in entries] == [
+        (LedgerReason.WELCOME, 150, 150),
+        (LedgerReason.RESERVE_TRAINING, -100, 50),
+        (LedgerReason.RELEASE, 100, 150),
+    ]
+
+
+async def test_a_repeated_event_changes_nothing(start_bot: StartBot) -> None:
+    await start_bot()
+    await new_user(6002)
+    first = await credits.move(6002, 40, LedgerReason.N8N_GRANT, "grant-7")
+    again = await credits.move(6002, 40, LedgerReason.N8N_GRANT, "grant-7")
+    assert (first.applied, again.applied) == (True, False)
+    assert again.balance == 40 == await credits.balance_of(6002)
+    assert await CreditEntry.filter(user_id=6002).count() == 1
+
+
+async def test_insufficient_credits_move_nothing(start_bot: StartBot) -> None:
+    await start_bot()
+    await new_user(6003, start_credits=30)
+    with pytest.raises(credits.InsufficientCredits) as error:
+        await credits.move(6003, -100, LedgerReason.RESERVE_TRAINING, "job-2")
+    assert error.value.missing == 70
+    assert await credits.balance_of(6003) == 30
+    assert await CreditEntry.filter(user_id=6003).count() == 1
+
+
+async def test_the_database_refuses_a_negative_balance(start_bot: StartBot) -> None:
+    await start_bot()
+    await new_user(6004)
+    with pytest.raises(IntegrityError):
+        await User.filter(telegram_id=6004).update(credits=-1)
+
+
+async def test_concurrent_charges_never_overdraw(start_bot: StartBot) -> None:
+    await start_bot()
+    await new_user(6005, start_credits=10)
+    results = await asyncio.gather(
+        *(credits.move(6005, -10, LedgerReason.RESERVE_GENERATION, f"job-{n}") for n in range(20)),
+        return_exceptions=True,
+    )
+    succeeded = [result for result in results if isinstance(result, credits.Movement)]
+    refused = [result for result in results if isinstance(result, credits.InsufficientCredits)]
+    assert (len(succeeded), len(refused)) == (1, 19)
+    assert await credits.balance_of(6005) == 0
+
+
+async def test_first_contact_on_many_replicas_grants_the_bonus_once(start_bot: StartBot) -> None:
+    await start_bot()
+    tg_user = TelegramUser(id=6006, is_bot=False, first_name="Racer")
+    results = await asyncio.gather(*(users.register(tg_user, start_credits=25) for _ in range(10)))
+    assert sum(created for _, created in results) == 1
+    assert await User.filter(telegram_id=6006).count() == 1
+    assert await credits.balance_of(6006) == 25
+    assert await CreditEntry.filter(user_id=6006, reason=LedgerReason.WELCOME).count() == 1

@@ -1,0 +1,105 @@
+"""The web app: health, readiness, the webhook's secret, the N8N routes' secret."""
+
+from __future__ import annotations
+
+import time
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from redis.asyncio import Redis
+
+from bot.models import User
+from bot.services.shared import RedisStore
+from bot.web import health
+from tests.conftest import WEBHOOK_SECRET, StartBot
+from tests.fakes.telegram import FakeTelegram
+
+
+def base_url(port: int) -> str:
+    return f"http://127.0.0.1:{port}"
+
+
+async def test_health_and_readiness(start_bot: StartBot) -> None:
+    app = await start_bot()
+    async with aiohttp.ClientSession(base_url(app.settings.port)) as http:
+        async with http.get("/healthz") as response:
+            assert response.status == 200
+        async with http.get("/readyz") as response:
+            assert response.status == 200
+            assert await response.json() == {"status": "ok", "database": True, "store": True}
+
+
+async def test_readiness_fails_when_redis_is_unreachable(start_bot: StartBot) -> None:
+    await start_bot()  # the database is up
+    unreachable = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
+    web_app = web.Application()
+    web_app[health.STORE_KEY] = RedisStore(unreachable, prefix="test:")
+    web_app.add_routes(health.routes)
+    async with TestClient(TestServer(web_app)) as http:
+        response = await http.get("/readyz")
+        assert response.status == 503
+        assert await response.json() == {"status": "unavailable", "database": True, "store": False}
+    await unreachable.aclose()
+
+
+async def test_webhook_with_a_wrong_secret_is_refused(
+    backend: str, start_bot: StartBot, tg: FakeTelegram
+) -> None:
+    if backend == "embedded":
+        pytest.skip("polling mode serves no webhook")
+    await start_bot()
+    intruder = {
+        "update_id": tg.next_update_id(),
+        "message": {
+            "message_id": 1,
+            "date": int(time.time()),
+            "chat": {"id": 5001, "type": "private", "first_name": "Mallory"},
+            "from": {"id": 5001, "is_bot": False, "first_name": "Mallory"},
+            "text": "/start",
+        },
+    }
+    assert await tg.post_webhook(intruder, secret="not-the-secret") == 401
+    assert await tg.post_webhook(intruder, secret=None) == 401
+    witness = tg.user(5002)
+    await witness.send_text("/start")
+    await witness.expect("sendMessage")
+    assert await User.get_or_none(telegram_id=5001) is None
+    assert tg.events(5001) == []
+
+
+async def test_webhook_is_set_once_and_never_dropped(
+    backend: str, start_bot: StartBot, tg: FakeTelegram
+) -> None:
+    await start_bot()
+    if backend == "embedded":
+        assert [call.method for call in tg.calls if "ebhook" in call.method] == ["deleteWebhook"]
+        delete = next(call for call in tg.calls if call.method == "deleteWebhook")
+        assert delete.params.get("drop_pending_updates") in (None, False)
+        return
+    await start_bot()  # a second replica, same configuration: it must not set it again
+    sets = [call for call in tg.calls if call.method == "setWebhook"]
+    assert len(sets) == 1
+    assert sets[0].params["url"].endswith("/webhook")
+    assert sets[0].params.get("drop_pending_updates") in (None, False)
+    assert sets[0].params["secret_token"] == WEBHOOK_SECRET
+    assert not [call for call in tg.calls if call.method == "deleteWebhook"]
+
+
+async def test_n8n_routes_need_the_secret(start_bot: StartBot) -> None:
+    closed = await start_bot()
+    async with (
+        aiohttp.ClientSession(base_url(closed.settings.port)) as http,
+        http.post("/n8n/model-status", json={}) as response,
+    ):
+        assert response.status == 503
+    await start_bot.stop(closed)  # one poller per token, as with real Telegram
+    opened = await start_bot(n8n_secret="n8n-shared-secret")
+    async with aiohttp.ClientSession(base_url(opened.settings.port)) as http:
+        async with http.post(
+            "/n8n/model-status", json={}, headers={"X-N8N-Secret": "guess"}
+        ) as response:
+            assert response.status == 401
+        async with http.post("/n8n/model-status", json={}) as response:
+            assert response.status == 401

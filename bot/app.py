@@ -31,7 +31,10 @@ from bot.middlewares import (
     UserMiddleware,
 )
 from bot.routers import feature_routers
+from bot.services.albums import AlbumCollector, MemoryAlbumCollector, RedisAlbumCollector
 from bot.services.alerts import AdminAlerts
+from bot.services.background import BackgroundTasks
+from bot.services.n8n import N8NClient
 from bot.services.shared import MemoryStore, RedisStore, SharedStore
 from bot.web import health, n8n
 
@@ -75,14 +78,26 @@ def create_dispatcher(
     store: SharedStore,
     i18n: PoI18n,
     alerts: AdminAlerts,
+    n8n: N8NClient | None,
+    background: BackgroundTasks,
 ) -> Dispatcher:
     storage, isolation = create_storage(settings, redis)
+    albums: AlbumCollector = (
+        RedisAlbumCollector(redis, prefix=f"portrait:{settings.bot_id}:")
+        if redis is not None
+        else MemoryAlbumCollector()
+    )
     dispatcher = Dispatcher(
         storage=storage,
         events_isolation=isolation,
+        # Workflow data: what handlers receive as parameters.
         settings=settings,
         store=store,
         alerts=alerts,
+        n8n=n8n,
+        albums=albums,
+        background=background,
+        isolation=isolation,
     )
     dispatcher.update.outer_middleware(UpdateDedupMiddleware(store))
     dispatcher.update.outer_middleware(PrivateChatsOnlyMiddleware())
@@ -104,6 +119,8 @@ class BotApp:
     store: SharedStore
     redis: Redis | None
     # False when the caller manages the database (several replicas in one test process).
+    n8n: N8NClient | None = None
+    background: BackgroundTasks = field(default_factory=BackgroundTasks)
     owns_database: bool = True
     web_app: web.Application = field(init=False)
     _runner: web.AppRunner | None = field(default=None, init=False)
@@ -175,6 +192,7 @@ class BotApp:
             tasks |= self._webhook_handler._background_feed_update_tasks
         if tasks:
             await asyncio.wait(tasks, timeout=timeout)
+        await self.background.wait(timeout)
 
     async def stop(self) -> None:
         await self.finish_in_flight()
@@ -184,6 +202,8 @@ class BotApp:
         await self.dispatcher.storage.close()
         await self.dispatcher.fsm.events_isolation.close()
         await self.bot.session.close()
+        if self.n8n is not None:
+            await self.n8n.close()
         if self.redis is not None:
             await self.redis.aclose()
         if self.owns_database:
@@ -191,10 +211,14 @@ class BotApp:
 
 
 def create_web_app(app: BotApp) -> web.Application:
-    web_app = web.Application(middlewares=[n8n.n8n_secret_middleware])
+    # Callbacks are small JSON bodies; 4 MB leaves room for long image lists.
+    web_app = web.Application(middlewares=[n8n.n8n_secret_middleware], client_max_size=4 * 2**20)
     web_app[n8n.SETTINGS_KEY] = app.settings
+    web_app[n8n.BOT_KEY] = app.bot
+    web_app[n8n.I18N_KEY] = app.i18n
     web_app[health.STORE_KEY] = app.store
     web_app.add_routes(health.routes)
+    web_app.add_routes(n8n.routes)
     return web_app
 
 
@@ -218,7 +242,27 @@ def build(settings: Settings, *, owns_database: bool = True) -> BotApp:
         settings.admin_ids,
         secrets=[settings.telegram_bot_token, settings.n8n_secret, settings.webhook_secret or ""],
     )
-    dispatcher = create_dispatcher(settings, redis=redis, store=store, i18n=i18n, alerts=alerts)
+    n8n_client = (
+        N8NClient(
+            str(settings.api_base_url),
+            settings.n8n_secret,
+            timeout_seconds=settings.n8n_timeout_seconds,
+            attempts=settings.n8n_attempts,
+            backoff_seconds=settings.n8n_backoff_seconds,
+        )
+        if settings.n8n_enabled
+        else None
+    )
+    background = BackgroundTasks()
+    dispatcher = create_dispatcher(
+        settings,
+        redis=redis,
+        store=store,
+        i18n=i18n,
+        alerts=alerts,
+        n8n=n8n_client,
+        background=background,
+    )
     return BotApp(
         settings=settings,
         bot=bot,
@@ -226,6 +270,8 @@ def build(settings: Settings, *, owns_database: bool = True) -> BotApp:
         i18n=i18n,
         store=store,
         redis=redis,
+        n8n=n8n_client,
+        background=background,
         owns_database=owns_database,
     )
 

@@ -44,6 +44,14 @@ class Settings:
     log_file: str | None = "logs/bot.log"
     # Flood control: more than this many messages from one user within a second are dropped.
     flood_messages_per_second: int = 3
+    # Photos sent to N8N are scaled so their long side is at most this.
+    train_image_long_side: int = 1024
+    # N8N calls: per-attempt timeout, attempts on network errors and 5xx, first backoff.
+    n8n_timeout_seconds: float = 120.0
+    n8n_attempts: int = 3
+    n8n_backoff_seconds: float = 2.0
+    # An album is answered once no new item arrived for this long.
+    album_settle_seconds: float = 1.2
 
     @property
     def bot_id(self) -> int:
@@ -148,6 +156,9 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
             log_level=env.str("LOG_LEVEL", "INFO").upper(),
             log_json=env.bool("LOG_JSON", False),
             log_file=env.str("LOG_FILE", "logs/bot.log").strip() or None,
+            train_image_long_side=env.int(
+                "TRAIN_IMAGE_LONG_SIDE", 1024, validate=Range(min=512, max=4096)
+            ),
         )
     except EnvError as error:
         # environs names the variable: 'Environment variable "PORT" invalid: [...]'

@@ -27,6 +27,7 @@ from bot.app import BotApp, build
 from bot.config import Settings
 from bot.db import close_database, init_database
 from bot.log import route_standard_logging
+from tests.fakes.n8n import FakeN8N
 from tests.fakes.telegram import FakeTelegram
 
 TOKEN = "123456789:TEST-token-for-the-fake-bot-api"
@@ -199,6 +200,26 @@ async def start_bot(base_settings: Settings) -> AsyncIterator[Replicas]:
 @pytest.fixture
 async def bot_app(start_bot: StartBot) -> BotApp:
     return await start_bot()
+
+
+@pytest.fixture
+async def n8n() -> AsyncIterator[FakeN8N]:
+    async with FakeN8N(secret="n8n-test-secret") as fake:
+        yield fake
+
+
+@pytest.fixture
+def trainer_settings(base_settings: Settings, n8n: FakeN8N) -> dict[str, Any]:
+    """Overrides that connect a replica to the fake N8N, with quick retries for tests."""
+    return {
+        "api_base_url": n8n.base_url,
+        "n8n_secret": n8n.secret,
+        "callback_base_url": f"http://127.0.0.1:{base_settings.port}",
+        "n8n_timeout_seconds": 3.0,
+        "n8n_backoff_seconds": 0.05,
+        "album_settle_seconds": 0.3,
+        "flood_messages_per_second": 100,
+    }
 
 
 class LogCapture:

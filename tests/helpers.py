@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
+
 
 def button_texts(event: Any) -> list[str]:
     markup = event.reply_markup or {}
@@ -22,3 +24,14 @@ async def expect_text(user: Any, fragment: str, method: str = "sendMessage") -> 
         if fragment in (event.body or ""):
             return event
         seen.append(event.body)
+
+
+async def post_update(app: Any, update: dict[str, object]) -> int:
+    """POST an update straight to one replica's webhook, as Telegram would."""
+    url = f"http://127.0.0.1:{app.settings.port}/webhook"
+    headers = {"X-Telegram-Bot-Api-Secret-Token": str(app.settings.webhook_secret)}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, json=update, headers=headers) as response,
+    ):
+        return response.status

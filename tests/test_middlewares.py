@@ -6,13 +6,12 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-import aiohttp
 import pytest
 
-from bot.app import BotApp
 from bot.models import User, UserStatus
-from tests.conftest import WEBHOOK_SECRET, StartBot
+from tests.conftest import StartBot
 from tests.fakes.telegram import FakeTelegram
+from tests.helpers import post_update
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
@@ -22,17 +21,6 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0)
         if time.monotonic() > deadline:
             raise AssertionError("state not reached in time")
         await asyncio.sleep(0.02)
-
-
-async def post_update(app: BotApp, update: dict[str, object]) -> int:
-    """POST an update straight to one replica's webhook, as Telegram would."""
-    url = f"http://127.0.0.1:{app.settings.port}/webhook"
-    headers = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(url, json=update, headers=headers) as response,
-    ):
-        return response.status
 
 
 def replies(tg: FakeTelegram, chat_id: int, fragment: str) -> list[str]:

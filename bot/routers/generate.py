@@ -5,7 +5,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
 from bot.keyboards.menu import MenuAction, MenuCallback
-from bot.routers.train import not_configured_text
+from bot.routers.train import not_configured_text  # shared wording
 
 
 def generate_entry_text(settings: Settings) -> str:

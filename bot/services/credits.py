@@ -50,26 +50,41 @@ async def balance_of(telegram_id: int, connection: BaseDBAsyncClient | None = No
     return int(credits)  # type: ignore[call-overload]
 
 
+async def move_in(
+    connection: BaseDBAsyncClient,
+    telegram_id: int,
+    delta: int,
+    reason: LedgerReason,
+    reference: str,
+) -> int:
+    """The movement inside the caller's transaction; returns the new balance.
+
+    Raises InsufficientCredits, or IntegrityError when (reason, reference) was applied before
+    (the caller's transaction must then roll back)."""
+    users = User.filter(telegram_id=telegram_id).using_db(connection)
+    if delta < 0:
+        users = users.filter(credits__gte=-delta)
+    updated = await users.update(credits=F("credits") + delta)
+    balance = await balance_of(telegram_id, connection)
+    if not updated:
+        raise InsufficientCredits(balance, -delta)
+    await CreditEntry.create(
+        user_id=telegram_id,
+        delta=delta,
+        reason=reason,
+        reference=reference,
+        balance_after=balance,
+        using_db=connection,
+    )
+    return balance
+
+
 async def move(telegram_id: int, delta: int, reason: LedgerReason, reference: str) -> Movement:
-    """Apply `delta` once for (reason, reference). Raises InsufficientCredits rather than
-    letting a balance go below zero."""
+    """Apply `delta` once for (reason, reference), in its own transaction. Raises
+    InsufficientCredits rather than letting a balance go below zero."""
     try:
         async with in_transaction() as connection:
-            users = User.filter(telegram_id=telegram_id).using_db(connection)
-            if delta < 0:
-                users = users.filter(credits__gte=-delta)
-            updated = await users.update(credits=F("credits") + delta)
-            balance = await balance_of(telegram_id, connection)
-            if not updated:
-                raise InsufficientCredits(balance, -delta)
-            await CreditEntry.create(
-                user_id=telegram_id,
-                delta=delta,
-                reason=reason,
-                reference=reference,
-                balance_after=balance,
-                using_db=connection,
-            )
+            balance = await move_in(connection, telegram_id, delta, reason, reference)
     except IntegrityError:
         # The same event was recorded before: the whole transaction rolled back, nothing moved.
         return Movement(delta=0, balance=await balance_of(telegram_id), applied=False)
@@ -78,3 +93,16 @@ async def move(telegram_id: int, delta: int, reason: LedgerReason, reference: st
 
 async def recent_entries(telegram_id: int, limit: int = 5) -> list[CreditEntry]:
     return await CreditEntry.filter(user_id=telegram_id).order_by("-id").limit(limit)
+
+
+async def release(reservation_reason: LedgerReason, reference: str) -> Movement | None:
+    """Give back what a reservation took, once. None when there was no such reservation."""
+    reservation = await CreditEntry.get_or_none(reason=reservation_reason, reference=reference)
+    if reservation is None:
+        return None
+    return await move(
+        reservation.user_id,  # type: ignore[attr-defined]
+        -reservation.delta,
+        LedgerReason.RELEASE,
+        f"{reservation_reason.value}:{reference}",
+    )

@@ -8,6 +8,7 @@ class TrainModel(StatesGroup):
     model_type = State()
     photos = State()
     confirm = State()
+    submitting = State()  # credits reserved, photos being prepared and sent to N8N
 
 
 class GenerateImages(StatesGroup):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import hashlib
 import html
 import io
 import itertools
@@ -867,7 +868,12 @@ class FakeTelegram:
             ext = "." + file_name.rsplit(".", 1)[1]
         stored = StoredFile(
             file_id=f"{FILE_ID_PREFIX.get(kind, 'CAACAgIAAxkBAAI')}{n}{token}",
-            file_unique_id=f"AQAD{n}{token[:8]}",
+            # Like Telegram, the same content (a photo sent twice) keeps its file_unique_id.
+            file_unique_id=(
+                f"AQAD{hashlib.sha256(data).hexdigest()[:16]}{kind}"
+                if data is not None
+                else f"AQAD{n}{token[:8]}"
+            ),
             file_path=f"{kind}s/file_{n}{ext}",
             data=data,
             file_size=file_size if file_size is not None else len(data or b""),

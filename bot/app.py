@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import signal
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -12,7 +15,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
-from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
+from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisEventIsolation, RedisStorage
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
@@ -22,6 +25,7 @@ from redis.asyncio import Redis
 from bot.commands import register_commands
 from bot.config import Settings
 from bot.db import close_database, init_database
+from bot.fsm import ExpiringMemoryStorage
 from bot.i18n import PoI18n, create_i18n
 from bot.middlewares import (
     FloodMiddleware,
@@ -36,6 +40,7 @@ from bot.services.alerts import AdminAlerts
 from bot.services.background import BackgroundTasks
 from bot.services.n8n import N8NClient
 from bot.services.shared import MemoryStore, RedisStore, SharedStore
+from bot.services.telegram import RetryMiddleware
 from bot.web import health, n8n
 
 WEBHOOK_PATH = "/webhook"
@@ -48,6 +53,7 @@ def create_bot(settings: Settings) -> Bot:
         if settings.telegram_api_url
         else AiohttpSession()
     )
+    session.middleware(RetryMiddleware())
     return Bot(
         settings.telegram_bot_token,
         session=session,
@@ -59,7 +65,7 @@ def create_storage(
     settings: Settings, redis: Redis | None
 ) -> tuple[BaseStorage, BaseEventIsolation]:
     if redis is None:
-        return MemoryStorage(), SimpleEventIsolation()
+        return ExpiringMemoryStorage(settings.fsm_ttl_seconds), SimpleEventIsolation()
     key_builder = DefaultKeyBuilder(with_bot_id=True)
     storage = RedisStorage(
         redis,
@@ -118,12 +124,14 @@ class BotApp:
     i18n: PoI18n
     store: SharedStore
     redis: Redis | None
-    # False when the caller manages the database (several replicas in one test process).
     n8n: N8NClient | None = None
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
+    # False when the caller manages the database (several replicas in one test process).
     owns_database: bool = True
+    lifecycle: health.Lifecycle = field(default_factory=health.Lifecycle)
     web_app: web.Application = field(init=False)
     _runner: web.AppRunner | None = field(default=None, init=False)
+    _site: web.TCPSite | None = field(default=None, init=False)
     _webhook_handler: SimpleRequestHandler | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
@@ -133,38 +141,53 @@ class BotApp:
                 dispatcher=self.dispatcher, bot=self.bot, secret_token=self.settings.webhook_secret
             )
             self._webhook_handler.register(self.web_app, path=WEBHOOK_PATH)
+        # Polling's shutdown closes the FSM storage: let in-flight updates finish first.
+        shutdown = self.dispatcher.shutdown
+        shutdown.register(self.finish_in_flight)
+        shutdown.handlers.insert(0, shutdown.handlers.pop())
 
     @property
     def allowed_updates(self) -> list[str]:
         return self.dispatcher.resolve_used_update_types()
 
     async def start(self) -> None:
-        """Connect storage, migrate the schema, announce commands and (in webhook mode) the webhook,
-        then serve the web app."""
+        """Migrate the schema, serve the web app, announce commands and (in webhook mode)
+        the webhook — the web app listens before Telegram is told to send there."""
         if self.owns_database:
             await init_database(self.settings.database_url)
         if self.redis is not None:
             await self.redis.ping()  # type: ignore[misc]
-        await register_commands(self.bot, self.i18n)
-        if self.settings.uses_webhook:
-            await self._ensure_webhook()
         self._runner = web.AppRunner(self.web_app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
-        await site.start()
+        self._site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
+        await self._site.start()
         logger.info(
             "web app listening on {}:{} ({} mode)",
             self.settings.host,
             self.settings.port,
             "webhook" if self.settings.uses_webhook else "polling",
         )
+        await register_commands(self.bot, self.i18n)
+        if self.settings.uses_webhook:
+            await self._ensure_webhook()
+
+    def _webhook_fingerprint(self) -> str:
+        wanted = f"{self.settings.webhook_endpoint}|{self.settings.webhook_secret}|"
+        wanted += ",".join(sorted(self.allowed_updates))
+        return hashlib.sha256(wanted.encode()).hexdigest()
 
     async def _ensure_webhook(self) -> None:
         # Only when Telegram's view differs: a rolling restart must neither flap the webhook
-        # nor drop pending updates, and shutdown never deletes it.
+        # nor drop pending updates, and shutdown never deletes it. getWebhookInfo does not
+        # return the secret, so a fingerprint of what was last set (secret included) is shared.
         url = self.settings.webhook_endpoint
+        fingerprint = self._webhook_fingerprint()
         info = await self.bot.get_webhook_info()
-        if info.url == url and sorted(info.allowed_updates or []) == sorted(self.allowed_updates):
+        if (
+            info.url == url
+            and sorted(info.allowed_updates or []) == sorted(self.allowed_updates)
+            and await self.store.get("webhook-fingerprint") == fingerprint
+        ):
             return
         await self.bot.set_webhook(
             url=str(url),
@@ -172,6 +195,7 @@ class BotApp:
             allowed_updates=self.allowed_updates,
             drop_pending_updates=False,
         )
+        await self.store.put("webhook-fingerprint", fingerprint)
         logger.info("webhook set to {}", url)
 
     async def poll(self) -> None:
@@ -184,17 +208,32 @@ class BotApp:
             close_bot_session=False,
         )
 
-    async def finish_in_flight(self, timeout: float = SHUTDOWN_GRACE_SECONDS) -> None:
-        """Let updates already being handled finish before connections close (a rolling
-        restart must not cut a user's action in half)."""
-        tasks = set(self.dispatcher._handle_update_tasks)  # polling
+    def _in_flight(self) -> set[asyncio.Task[Any]]:
+        # aiogram keeps its handler tasks in these sets (polling and webhook respectively).
+        tasks = set(self.dispatcher._handle_update_tasks)
         if self._webhook_handler is not None:
             tasks |= self._webhook_handler._background_feed_update_tasks
-        if tasks:
-            await asyncio.wait(tasks, timeout=timeout)
-        await self.background.wait(timeout)
+        return tasks | self.background.pending
+
+    async def finish_in_flight(self, timeout: float = SHUTDOWN_GRACE_SECONDS) -> None:
+        """Let updates and jobs already under way finish (a rolling restart must not cut a
+        user's action in half); new tasks they start are waited for too."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        current = asyncio.current_task()
+        while tasks := self._in_flight() - {current}:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                logger.warning("stopping with {} tasks still running", len(tasks))
+                return
+            await asyncio.wait(tasks, timeout=remaining)
 
     async def stop(self) -> None:
+        """Drain, then close: /readyz turns 503 and no new connection is accepted, updates
+        already received finish, and only then do the connections close."""
+        self.lifecycle.draining = True
+        if self._site is not None:
+            await self._site.stop()
         await self.finish_in_flight()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -217,13 +256,25 @@ def create_web_app(app: BotApp) -> web.Application:
     web_app[n8n.BOT_KEY] = app.bot
     web_app[n8n.I18N_KEY] = app.i18n
     web_app[health.STORE_KEY] = app.store
+    web_app[health.LIFECYCLE_KEY] = app.lifecycle
     web_app.add_routes(health.routes)
     web_app.add_routes(n8n.routes)
     return web_app
 
 
 def build(settings: Settings, *, owns_database: bool = True) -> BotApp:
-    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    # Timeouts: a Redis that stops answering must fail requests, not hang every update.
+    redis = (
+        Redis.from_url(
+            settings.redis_url,
+            socket_timeout=5,
+            socket_connect_timeout=5,
+            health_check_interval=30,
+            retry_on_timeout=True,
+        )
+        if settings.redis_url
+        else None
+    )
     store: SharedStore = (
         RedisStore(redis, prefix=f"portrait:{settings.bot_id}:")
         if redis is not None
@@ -283,17 +334,21 @@ async def run(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signal_number, stopping.set)
-    await app.start()
     try:
-        if settings.uses_webhook:
+        await app.start()
+        if settings.uses_webhook or stopping.is_set():
             await stopping.wait()  # the web app serves updates meanwhile
             return
         polling = asyncio.create_task(app.poll())
         stop_requested = asyncio.create_task(stopping.wait())
         await asyncio.wait({polling, stop_requested}, return_when=asyncio.FIRST_COMPLETED)
-        if not polling.done():
-            await app.dispatcher.stop_polling()
         stop_requested.cancel()
-        await polling
+        if not polling.done():
+            try:
+                await app.dispatcher.stop_polling()
+            except RuntimeError:  # stopped before polling began
+                polling.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await polling
     finally:
         await app.stop()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from environs import Env, EnvError
 from marshmallow.validate import Range
+from redis.asyncio.connection import parse_url as parse_redis_url
+from tortoise.backends.base.config_generator import expand_db_url
 
 DEFAULT_DATABASE_URL = "sqlite://data/bot.sqlite3"
 _TOKEN_RE = re.compile(r"^\d+:[\w-]{20,}$")
@@ -116,6 +119,22 @@ def _admin_ids(raw: str) -> frozenset[int]:
     return frozenset(ids)
 
 
+def _database_url_problem(url: str) -> None:
+    expand_db_url(url)
+
+
+def _redis_url_problem(url: str) -> None:
+    parse_redis_url(url)
+
+
+def _check_url(name: str, url: str, parse: Callable[[str], None]) -> None:
+    try:
+        parse(url)
+    except Exception as error:  # every parser failure means the same to the operator
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ConfigError(f"{name} is not a valid URL ({reason})") from None
+
+
 def load_settings(env_file: str | Path | None = ".env") -> Settings:
     """Read every setting once. Raises ConfigError with one line naming the variable."""
     env = Env()
@@ -163,6 +182,9 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
     except EnvError as error:
         # environs names the variable: 'Environment variable "PORT" invalid: [...]'
         raise ConfigError(str(error)) from None
+    _check_url("DATABASE_URL", settings.database_url, _database_url_problem)
+    if settings.redis_url:
+        _check_url("REDIS_URL", settings.redis_url, _redis_url_problem)
     if settings.log_level not in {
         "TRACE",
         "DEBUG",

@@ -61,6 +61,8 @@ def test_missing_token_says_how_to_get_one(tmp_path: Path) -> None:
         ),
         ({"ADMIN_TELEGRAM_ID": "12,abc"}, "ADMIN_TELEGRAM_ID"),
         ({"TELEGRAM_BOT_TOKEN": "not-a-token"}, "TELEGRAM_BOT_TOKEN"),
+        ({"DATABASE_URL": "postgress://user@db/bot"}, "DATABASE_URL"),
+        ({"REDIS_URL": "localhost:6379"}, "REDIS_URL"),
     ],
 )
 def test_malformed_setting_stops_start_up_naming_it(

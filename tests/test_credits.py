@@ -45,6 +45,16 @@ async def test_a_repeated_event_changes_nothing(start_bot: StartBot) -> None:
     assert await CreditEntry.filter(user_id=6002).count() == 1
 
 
+async def test_a_retried_debit_is_a_no_op_even_when_the_balance_is_now_lower(
+    start_bot: StartBot,
+) -> None:
+    await start_bot()
+    await new_user(6007, start_credits=150)
+    first = await credits.move(6007, -100, LedgerReason.RESERVE_TRAINING, "job-x")
+    again = await credits.move(6007, -100, LedgerReason.RESERVE_TRAINING, "job-x")
+    assert (first.applied, again.applied, again.balance) == (True, False, 50)
+
+
 async def test_insufficient_credits_move_nothing(start_bot: StartBot) -> None:
     await start_bot()
     await new_user(6003, start_credits=30)

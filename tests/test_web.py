@@ -103,3 +103,29 @@ async def test_n8n_routes_need_the_secret(start_bot: StartBot) -> None:
             assert response.status == 401
         async with http.post("/n8n/model-status", json={}) as response:
             assert response.status == 401
+
+
+async def test_a_rotated_webhook_secret_reaches_telegram(
+    backend: str, start_bot: StartBot, tg: FakeTelegram
+) -> None:
+    if backend == "embedded":
+        pytest.skip("polling mode sets no webhook")
+    old = await start_bot()
+    await start_bot.stop(old)  # the redeploy with a new secret replaces the replica
+    await start_bot(webhook_secret="rotated-secret")  # getWebhookInfo cannot show a secret
+    sets = [call for call in tg.calls if call.method == "setWebhook"]
+    assert [call.params["secret_token"] for call in sets] == [WEBHOOK_SECRET, "rotated-secret"]
+    user = tg.user(5003)
+    await user.send_text("/help")
+    assert "What I can do" in (await user.expect("sendMessage")).body
+
+
+async def test_a_stopping_replica_reports_not_ready(start_bot: StartBot) -> None:
+    app = await start_bot()
+    app.lifecycle.draining = True  # what stop() sets first, before it stops listening
+    async with (
+        aiohttp.ClientSession(base_url(app.settings.port)) as http,
+        http.get("/readyz") as response,
+    ):
+        assert response.status == 503
+        assert (await response.json())["draining"] is True

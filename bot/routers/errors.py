@@ -1,20 +1,45 @@
 from aiogram import Bot, Router
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import Chat, ErrorEvent
 from aiogram.types import User as TelegramUser
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from loguru import logger
 
+from bot.services import users
 from bot.services.alerts import AdminAlerts
+
+# Telegram refusals that are part of normal life, not bugs.
+EXPECTED_BAD_REQUESTS = ("query is too old", "message is not modified", "message to edit not found")
+
+
+async def expected_error(event: ErrorEvent, event_from_user: TelegramUser | None = None) -> bool:
+    """Handle the failures that are part of normal life; True when it was one of them."""
+    error = event.exception
+    user_id = event_from_user.id if event_from_user else None
+    if isinstance(error, TelegramForbiddenError):
+        logger.warning("user {} blocked the bot (update {})", user_id, event.update.update_id)
+        if user_id is not None:
+            await users.mark_blocked(user_id)
+        return True
+    if isinstance(error, TelegramBadRequest) and any(
+        text in error.message for text in EXPECTED_BAD_REQUESTS
+    ):
+        logger.warning("update {}: Telegram refused: {}", event.update.update_id, error.message)
+        return True
+    return False
 
 
 async def unexpected_error(
     event: ErrorEvent,
     bot: Bot,
     alerts: AdminAlerts,
+    i18n: I18n,
     event_from_user: TelegramUser | None = None,
     event_chat: Chat | None = None,
 ) -> None:
+    if await expected_error(event, event_from_user):
+        return
     error = event.exception
     user_id = event_from_user.id if event_from_user else None
     logger.opt(exception=error).error(
@@ -28,15 +53,14 @@ async def unexpected_error(
             )
         except TelegramAPIError as send_error:
             logger.warning("could not tell user {} about the error: {}", user_id, send_error)
-    await alerts.alert(
-        type(error).__name__,
-        _("⚠️ Error {kind} in update {update_id} (user {user_id}): {error}").format(
+    with i18n.use_locale(i18n.default_locale):  # admins read alerts in the default language
+        text = _("⚠️ Error {kind} in update {update_id} (user {user_id}): {error}").format(
             kind=type(error).__name__,
             update_id=event.update.update_id,
             user_id=user_id,
             error=str(error)[:500],
-        ),
-    )
+        )
+    await alerts.alert(type(error).__name__, text)
 
 
 def create_router() -> Router:

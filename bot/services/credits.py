@@ -31,6 +31,10 @@ class UnknownUser(Exception):
     pass
 
 
+class AlreadyApplied(Exception):
+    """This (reason, reference) was recorded before."""
+
+
 @dataclass(frozen=True)
 class Movement:
     delta: int
@@ -84,8 +88,16 @@ async def move(telegram_id: int, delta: int, reason: LedgerReason, reference: st
     InsufficientCredits rather than letting a balance go below zero."""
     try:
         async with in_transaction() as connection:
+            # A retried debit must be a no-op, not "insufficient credits" against the balance
+            # it already reduced; the unique constraint still settles a race.
+            if (
+                await CreditEntry.filter(reason=reason, reference=reference)
+                .using_db(connection)
+                .exists()
+            ):
+                raise AlreadyApplied(reason, reference)
             balance = await move_in(connection, telegram_id, delta, reason, reference)
-    except IntegrityError:
+    except (IntegrityError, AlreadyApplied):
         # The same event was recorded before: the whole transaction rolled back, nothing moved.
         return Movement(delta=0, balance=await balance_of(telegram_id), applied=False)
     return Movement(delta=delta, balance=balance, applied=True)

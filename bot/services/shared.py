@@ -19,6 +19,12 @@ class SharedStore(Protocol):
     async def release(self, key: str) -> None:
         """Forget `key`."""
 
+    async def get(self, key: str) -> str | None:
+        """The value stored with `put`, if any."""
+
+    async def put(self, key: str, value: str) -> None:
+        """Store a value without expiry."""
+
     async def ping(self) -> bool:
         """Whether the store is reachable."""
 
@@ -42,6 +48,13 @@ class RedisStore:
     async def release(self, key: str) -> None:
         await self.redis.delete(self.prefix + key)
 
+    async def get(self, key: str) -> str | None:
+        value = await self.redis.get(self.prefix + key)
+        return value.decode() if isinstance(value, bytes) else value
+
+    async def put(self, key: str, value: str) -> None:
+        await self.redis.set(self.prefix + key, value)
+
     async def ping(self) -> bool:
         return bool(await self.redis.ping())  # type: ignore[misc]
 
@@ -51,6 +64,7 @@ class MemoryStore:
 
     def __init__(self, max_keys: int = 100_000) -> None:
         self._values: dict[str, tuple[int, float]] = {}
+        self._texts: dict[str, str] = {}
         self._max_keys = max_keys
 
     def _live(self, key: str) -> tuple[int, float] | None:
@@ -87,6 +101,13 @@ class MemoryStore:
 
     async def release(self, key: str) -> None:
         self._values.pop(key, None)
+        self._texts.pop(key, None)
+
+    async def get(self, key: str) -> str | None:
+        return self._texts.get(key)
+
+    async def put(self, key: str, value: str) -> None:
+        self._texts[key] = value
 
     async def ping(self) -> bool:
         return True

@@ -4,6 +4,16 @@ from bot.db import ping_database
 from bot.services.shared import SharedStore
 
 routes = web.RouteTableDef()
+
+
+class Lifecycle:
+    """Set to draining when the replica is stopping: the load balancer should stop sending."""
+
+    def __init__(self) -> None:
+        self.draining = False
+
+
+LIFECYCLE_KEY: web.AppKey[Lifecycle] = web.AppKey("lifecycle", Lifecycle)
 STORE_KEY: web.AppKey[SharedStore] = web.AppKey("store", SharedStore)
 
 
@@ -22,8 +32,14 @@ async def readyz(request: web.Request) -> web.Response:
     except Exception:
         store_ok = False
     database_ok = await ping_database()
-    ready = database_ok and store_ok
-    return web.json_response(
-        {"status": "ok" if ready else "unavailable", "database": database_ok, "store": store_ok},
-        status=200 if ready else 503,
-    )
+    lifecycle = request.app.get(LIFECYCLE_KEY)
+    draining = lifecycle is not None and lifecycle.draining
+    ready = database_ok and store_ok and not draining
+    body: dict[str, object] = {
+        "status": "ok" if ready else "unavailable",
+        "database": database_ok,
+        "store": store_ok,
+    }
+    if draining:
+        body["draining"] = True
+    return web.json_response(body, status=200 if ready else 503)

@@ -10,6 +10,7 @@ Each xdist worker gets its own PostgreSQL database and Redis database number.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import socket
 from collections.abc import AsyncIterator, Iterator
@@ -68,13 +69,29 @@ async def services_reachable() -> str | None:
     return None
 
 
+def schema_version() -> str:
+    """Changes whenever a migration file changes, so test databases never keep an old schema."""
+    digest = hashlib.sha256()
+    for path in sorted((Path(__file__).parent.parent / "bot" / "migrations").glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
 async def worker_database() -> str:
-    """This worker's own PostgreSQL database, created once, emptied before each test."""
-    name = f"portrait_test_{worker_number()}"
+    """This worker's own PostgreSQL database, created once per schema, emptied before each test."""
+    prefix = f"portrait_test_{worker_number()}_"
+    name = prefix + schema_version()
     admin = await asyncpg.connect(PG_DSN)
     try:
-        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
-        if not exists:
+        existing = [
+            row["datname"]
+            for row in await admin.fetch(
+                "SELECT datname FROM pg_database WHERE datname LIKE $1", prefix + "%"
+            )
+        ]
+        for stale in set(existing) - {name}:
+            await admin.execute(f'DROP DATABASE "{stale}" WITH (FORCE)')
+        if name not in existing:
             await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()

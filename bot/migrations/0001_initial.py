@@ -9,7 +9,6 @@ from tortoise.fields.base import OnDelete
 from tortoise import fields
 from tortoise.migrations.constraints import CheckConstraint
 
-
 async def enforce_non_negative_credits(apps: object, schema_editor: object) -> None:
     """CreateModel does not emit Meta.constraints (tortoise 1.1), so add the CHECK here.
 
@@ -57,14 +56,14 @@ class Migration(migrations.Migration):
             name='CreditEntry',
             fields=[
                 ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
-                ('user', fields.ForeignKeyField('models.User', source_field='telegram_user_id', db_constraint=True, to_field='telegram_id', related_name='ledger', on_delete=OnDelete.CASCADE)),
+                ('user', fields.ForeignKeyField('models.User', source_field='telegram_user_id', db_constraint=True, to_field='telegram_id', related_name='ledger', on_delete=OnDelete.RESTRICT)),
                 ('delta', fields.IntField()),
                 ('reason', fields.CharEnumField(description='WELCOME: welcome\nRESERVE_TRAINING: reserve_training\nRESERVE_GENERATION: reserve_generation\nRELEASE: release\nPURCHASE: purchase\nREFUND: refund\nADMIN_GRANT: admin_grant\nN8N_GRANT: n8n_grant', enum_type=LedgerReason, max_length=32)),
                 ('reference', fields.CharField(max_length=128)),
                 ('balance_after', fields.IntField()),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'credit_ledger', 'app': 'models', 'unique_together': (('reason', 'reference'),), 'pk_attr': 'id', 'table_description': "One movement of a user's credits. (reason, reference) is unique, so a retried event is a no-op."},
+            options={'table': 'credit_ledger', 'app': 'models', 'unique_together': (('reason', 'reference'),), 'pk_attr': 'id', 'table_description': "One movement of a user's credits: (reason, reference) is unique, so a retry is a no-op."},
             bases=['Model'],
         ),
         ops.CreateModel(

@@ -18,7 +18,7 @@ class LedgerReason(StrEnum):
 
 
 class CreditEntry(Model):
-    """One movement of a user's credits; (reason, reference) is unique, so a retry is a no-op."""
+    """One movement of a user's credits: (reason, reference) is unique, so a retry is a no-op."""
 
     id = fields.BigIntField(primary_key=True)
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
@@ -26,6 +26,8 @@ class CreditEntry(Model):
         related_name="ledger",
         to_field="telegram_id",
         source_field="telegram_user_id",
+        # Money history outlives a user row: deleting a user who has ledger entries is refused.
+        on_delete=fields.RESTRICT,
     )
     delta = fields.IntField()
     reason = fields.CharEnumField(LedgerReason, max_length=32)

@@ -21,6 +21,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from loguru import logger
 from redis.asyncio import Redis
+from yarl import URL
 
 from bot.commands import register_commands
 from bot.config import Settings
@@ -291,7 +292,13 @@ def build(settings: Settings, *, owns_database: bool = True) -> BotApp:
         bot,
         store,
         settings.admin_ids,
-        secrets=[settings.telegram_bot_token, settings.n8n_secret, settings.webhook_secret or ""],
+        secrets=[
+            settings.telegram_bot_token,
+            settings.n8n_secret,
+            settings.webhook_secret or "",
+            URL(settings.database_url).password or "",
+            URL(settings.redis_url or "").password or "",
+        ],
     )
     n8n_client = (
         N8NClient(

@@ -14,8 +14,9 @@ from PIL import Image
 
 from bot.models import CreditEntry, LedgerReason, ModelStatus, PortraitModel
 from bot.services import credits
+from bot.services.n8n import N8NClient
 from tests.conftest import StartBot
-from tests.fakes.n8n import FakeN8N
+from tests.fakes.n8n import FakeN8N, jpeg_data_url
 from tests.fakes.telegram import FakeTelegram, FakeUser
 from tests.helpers import expect_text, post_update
 
@@ -374,3 +375,99 @@ async def test_a_callback_may_overtake_the_answer_to_train(
     model = await PortraitModel.get(user_id=8013)
     assert model.status == ModelStatus.TRAINING and model.model_id == "tune-early"
     assert json.loads(json.dumps(model.model_id)) == "tune-early"
+
+
+async def test_too_few_usable_photos_at_confirm_returns_credits_and_keeps_the_good_ones(
+    start_bot: StartBot, trainer_settings: dict[str, Any], tg: FakeTelegram, n8n: FakeN8N
+) -> None:
+    await start(start_bot, trainer_settings, start_credits=100, min_photos=3)
+    user = tg.user(8014)
+    await reach_photos(user)
+    await send_album(user, range(1000, 1003))
+    sent = [m for m in tg.messages(8014, include_user=True) if m.get("photo")]
+    tg._files[sent[0]["photo"][-1]["file_id"]].data = b"broken now"
+    await confirm(user)
+    back = await expect_text(user, "Only 2 photos are usable")
+    assert "credits were returned" in back.body
+    assert not any("Start training" in button for button in back.buttons)
+    assert await credits.balance_of(8014) == 100
+    assert await PortraitModel.filter(user_id=8014).count() == 0
+    assert n8n.calls("train") == []
+    await user.send_photo(photo(1003))
+    assert "Photos: 3/20" in (await expect_text(user, "Accepted")).body  # the good two were kept
+
+
+async def test_a_slow_n8n_is_retried_with_the_same_request(
+    start_bot: StartBot, trainer_settings: dict[str, Any], tg: FakeTelegram, n8n: FakeN8N
+) -> None:
+    await start(
+        start_bot, trainer_settings, start_credits=100, min_photos=3, n8n_timeout_seconds=0.5
+    )
+    n8n.stall("train", seconds=2.0)
+    user = tg.user(8015)
+    await reach_photos(user)
+    await send_album(user, range(1100, 1103))
+    await confirm(user)
+    await expect_text(user, "has started")
+    first, second = n8n.calls("train")[:2]
+    assert first.body["request_id"] == second.body["request_id"]
+    assert len(n8n.trainings) == 1  # the retry got the job the first attempt had started
+    assert (await PortraitModel.get(user_id=8015)).model_id == "tune-1001"
+
+
+async def test_an_old_type_button_is_answered_not_obeyed(
+    start_bot: StartBot, trainer_settings: dict[str, Any], tg: FakeTelegram
+) -> None:
+    await start(start_bot, trainer_settings)
+    user = tg.user(8016)
+    await user.send_text("/train")
+    await expect_text(user, "How shall we call it?")
+    await user.send_text("Rex")
+    await expect_text(user, "Who is in the photos?")
+    await user.send_text("/cancel")
+    await expect_text(user, "cancelled")
+    await user.press_button("Dog")
+    answer = await user.expect("answerCallbackQuery")
+    assert answer.body == "This button is no longer active."
+
+
+async def test_models_list_shows_status_and_date_newest_first(
+    start_bot: StartBot, trainer_settings: dict[str, Any], tg: FakeTelegram
+) -> None:
+    await start(start_bot, trainer_settings)
+    user = tg.user(8017)
+    await user.send_text("/start")
+    await user.expect("sendMessage")
+    for number, status in enumerate((ModelStatus.READY, ModelStatus.TRAINING)):
+        await PortraitModel.create(
+            user_id=8017,
+            name=f"Model {number}",
+            model_type="cat",
+            request_id=f"00000000-0000-4000-8000-00000000001{number}",
+            status=status,
+        )
+    await user.send_text("/models")
+    listing = (await expect_text(user, "Your models")).body
+    assert listing.index("Model 1") < listing.index("Model 0")
+    assert "Model 0 — ✅ ready, 20" in listing and "Model 1 — 🧠 training" in listing
+
+
+async def test_status_of_a_job_can_be_asked_from_n8n(n8n: FakeN8N) -> None:
+    client = N8NClient(n8n.base_url, n8n.secret, backoff_seconds=0.01)
+    try:
+        model_id = await client.train(
+            request_id="00000000-0000-4000-8000-000000000099",
+            telegram_id=1,
+            model_name="x",
+            model_type="man",
+            images=[jpeg_data_url()],
+            callback_url="http://127.0.0.1:9/n8n/model-status",
+        )
+        assert (await client.status(model_id=model_id)) == {
+            "model_id": model_id,
+            "request_id": "00000000-0000-4000-8000-000000000099",
+            "status": "training",
+        }
+        assert await client.status(model_id="tune-unknown") is None
+    finally:
+        await client.close()

@@ -22,7 +22,9 @@ def models_text(models: list[PortraitModel]) -> str:
     if not models:
         return _("You have no models yet. Send /train to create your first one.")
     lines = [
-        f"• <b>{html.quote(model.name)}</b> — {status_label(model.status)}" for model in models
+        f"• <b>{html.quote(model.name)}</b> — {status_label(model.status)}, "
+        f"{model.created_at:%Y-%m-%d}"
+        for model in models
     ]
     return _("<b>Your models</b>\n\n{models}").format(models="\n".join(lines))
 

@@ -300,7 +300,9 @@ async def run_job(
     if result.failures:
         await bot.send_message(chat_id, views.failures(result.failures))
     async with isolation.lock(state.key):
-        if result.started:
+        if await state.get_state() != TrainModel.submitting.state:
+            pass  # the user cancelled or started over meanwhile: leave their new state alone
+        elif result.started:
             await state.clear()
         elif result.too_few_photos:
             await state.update_data(photos=result.kept_photos)

@@ -256,6 +256,7 @@ def create_web_app(app: BotApp) -> web.Application:
     web_app[n8n.SETTINGS_KEY] = app.settings
     web_app[n8n.BOT_KEY] = app.bot
     web_app[n8n.I18N_KEY] = app.i18n
+    web_app[n8n.BACKGROUND_KEY] = app.background
     web_app[health.STORE_KEY] = app.store
     web_app[health.LIFECYCLE_KEY] = app.lifecycle
     web_app.add_routes(health.routes)

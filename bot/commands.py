@@ -12,6 +12,7 @@ def user_commands() -> list[BotCommand]:
         BotCommand(command="train", description=_("Train a personal model on your photos")),
         BotCommand(command="generate", description=_("Generate portraits with your model")),
         BotCommand(command="models", description=_("Your models and their status")),
+        BotCommand(command="history", description=_("Your last generations")),
         BotCommand(command="credits", description=_("Balance and prices")),
         BotCommand(command="language", description=_("Change the language")),
         BotCommand(command="cancel", description=_("Stop what you started")),

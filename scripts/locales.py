@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import io
+import json
 import re
 import sys
 from pathlib import Path
@@ -22,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCE_DIR = ROOT / "bot"
 LOCALES_DIR = ROOT / "locales"
 TEMPLATE = LOCALES_DIR / "messages.pot"
+PRESETS_FILE = ROOT / "bot" / "data" / "presets.json"
 KEYWORDS = {"_": None, "__": None, "gettext": None, "lazy_gettext": None}
 PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 
@@ -34,6 +36,10 @@ def extract() -> Catalog:
         catalog.add(
             message, None, [(f"bot/{filename}", lineno)], auto_comments=comments, context=context
         )
+    # Preset names live in a data file, not in code: translate them like any other text.
+    presets = json.loads(PRESETS_FILE.read_text(encoding="utf-8"))["presets"]
+    for item in presets:
+        catalog.add(item["name"], None, [("bot/data/presets.json", 0)])
     return catalog
 
 

@@ -137,13 +137,20 @@ async def test_flood_is_cut_with_a_single_notice(start_bot: StartBot, tg: FakeTe
         await user.send_text(f"more spam {index}")
     # The limit counts per clock second (shared by replicas through Redis): once the burst's
     # window has passed, an ordinary message gets through again.
-    burst_window = int(time.time())
-    await asyncio.sleep(burst_window + 1.05 - time.time())
-    await user.send_text("/cancel")
-    await tg.wait_until(lambda: bool(replies(tg, 3007, "nothing to cancel")), timeout=8)
+    # Windows count when an update is handled, so on a loaded machine the tail of the burst may
+    # still fill the next second: try a few windows later.
+    for _ in range(4):
+        await asyncio.sleep(int(time.time()) + 1.05 - time.time())
+        await user.send_text("/cancel")
+        try:
+            await tg.wait_until(lambda: bool(replies(tg, 3007, "nothing to cancel")), timeout=2)
+            break
+        except AssertionError:
+            continue
+    assert replies(tg, 3007, "nothing to cancel")
     assert len(replies(tg, 3007, "too fast")) == 1
     handled = replies(tg, 3007, "did not understand")
-    assert 1 <= len(handled) < 17
+    assert 1 <= len(handled) <= 2 * 3  # at most the limit in each of the windows the burst spanned
 
 
 async def test_button_presses_are_never_throttled(start_bot: StartBot, tg: FakeTelegram) -> None:

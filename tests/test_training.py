@@ -471,3 +471,37 @@ async def test_status_of_a_job_can_be_asked_from_n8n(n8n: FakeN8N) -> None:
         assert await client.status(model_id="tune-unknown") is None
     finally:
         await client.close()
+
+
+async def test_a_late_failure_after_ready_refunds_nothing(
+    start_bot: StartBot, trainer_settings: dict[str, Any], tg: FakeTelegram, n8n: FakeN8N
+) -> None:
+    await start(start_bot, trainer_settings, start_credits=100, min_photos=3)
+    user = tg.user(8018)
+    await reach_photos(user)
+    await send_album(user, range(1200, 1203))
+    await confirm(user)
+    await expect_text(user, "has started")
+    assert await n8n.complete_training("tune-1001", "ready") == 200
+    await expect_text(user, "is ready")
+    assert await n8n.complete_training("tune-1001", "failed", error="late") == 200
+    assert (await PortraitModel.get(user_id=8018)).status == ModelStatus.READY
+    assert await credits.balance_of(8018) == 0
+    assert await CreditEntry.filter(user_id=8018, reason=LedgerReason.RELEASE).count() == 0
+
+
+async def test_a_photo_that_cannot_be_downloaded_at_confirm_is_named(
+    start_bot: StartBot, trainer_settings: dict[str, Any], tg: FakeTelegram, n8n: FakeN8N
+) -> None:
+    await start(start_bot, trainer_settings, start_credits=100, min_photos=3)
+    user = tg.user(8019)
+    await reach_photos(user)
+    await send_album(user, range(1300, 1304))
+    sent = [m for m in tg.messages(8019, include_user=True) if m.get("photo")]
+    tg._files[sent[-1]["photo"][-1]["file_id"]].data = None  # Telegram answers 404 for it now
+    await confirm(user)
+    named = await expect_text(user, "could not download")
+    assert "Photo 4" in named.body
+    await expect_text(user, "has started")
+    assert len((await n8n.wait_request("train")).body["images"]) == 3
+    assert await credits.balance_of(8019) == 0

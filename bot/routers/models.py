@@ -5,7 +5,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.keyboards.menu import MenuAction, MenuCallback
 from bot.models import ModelStatus, PortraitModel, User
-from bot.services.portraits import models_of
+from bot.services.generation import models_of
 
 
 def status_label(status: ModelStatus) -> str:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from typing import Any
 
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.storage.base import BaseEventIsolation
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from loguru import logger
 
 from bot.config import Settings
 from bot.keyboards import train as kb
@@ -268,13 +271,15 @@ async def confirm_pressed(
         await query.answer(_("This training is already being started."))
         return
     await state.set_state(TrainModel.submitting)
-    await query.answer(_("Credits reserved. Preparing your photos…"))
-    if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
+    # Start the job before anything else can fail: the credits are already reserved.
     background.spawn(
         run_job(bot, state, settings, n8n, isolation, model, data["photos"]),
         name=f"training {model.request_id}",
     )
+    await query.answer(_("Credits reserved. Preparing your photos…"))
+    if isinstance(query.message, Message):
+        with contextlib.suppress(TelegramAPIError):
+            await query.message.edit_reply_markup(reply_markup=None)
 
 
 async def run_job(
@@ -287,16 +292,23 @@ async def run_job(
     photos: list[dict[str, Any]],
 ) -> None:
     chat_id = state.key.chat_id
-    await bot.send_chat_action(chat_id, "upload_photo")
-    result = await training.launch(
-        bot,
-        n8n,
-        model,
-        photos,
-        min_photos=settings.min_photos,
-        long_side=settings.train_image_long_side,
-        callback_url=f"{settings.callback_base_url}/n8n/model-status",
-    )
+    with contextlib.suppress(TelegramAPIError):
+        await bot.send_chat_action(chat_id, "upload_photo")
+    try:
+        result = await training.launch(
+            bot,
+            n8n,
+            model,
+            photos,
+            min_photos=settings.min_photos,
+            long_side=settings.train_image_long_side,
+            callback_url=f"{settings.callback_base_url}/n8n/model-status",
+        )
+    except Exception as error:
+        # Whatever went wrong, the reserved credits must not stay taken.
+        logger.opt(exception=error).error("training job {} crashed", model.request_id)
+        await training.fail(model, "internal error")
+        result = training.LaunchResult(started=False, kept_photos=photos)
     if result.failures:
         await bot.send_message(chat_id, views.failures(result.failures))
     async with isolation.lock(state.key):

@@ -107,14 +107,35 @@ async def recent_entries(telegram_id: int, limit: int = 5) -> list[CreditEntry]:
     return await CreditEntry.filter(user_id=telegram_id).order_by("-id").limit(limit)
 
 
-async def release(reservation_reason: LedgerReason, reference: str) -> Movement | None:
-    """Give back what a reservation took, once. None when there was no such reservation."""
-    reservation = await CreditEntry.get_or_none(reason=reservation_reason, reference=reference)
-    if reservation is None:
-        return None
-    return await move(
+async def release_in(
+    connection: BaseDBAsyncClient, reservation_reason: LedgerReason, reference: str
+) -> bool:
+    """Give back what a reservation took, inside the caller's transaction; False when there
+    was no such reservation or it was given back before."""
+    reservation = (
+        await CreditEntry.filter(reason=reservation_reason, reference=reference)
+        .using_db(connection)
+        .first()
+    )
+    release_reference = f"{reservation_reason.value}:{reference}"
+    if reservation is None or await CreditEntry.filter(
+        reason=LedgerReason.RELEASE, reference=release_reference
+    ).using_db(connection).exists():
+        return False
+    await move_in(
+        connection,
         reservation.user_id,  # type: ignore[attr-defined]
         -reservation.delta,
         LedgerReason.RELEASE,
-        f"{reservation_reason.value}:{reference}",
+        release_reference,
     )
+    return True
+
+
+async def release(reservation_reason: LedgerReason, reference: str) -> bool:
+    """Give back what a reservation took, once, in its own transaction."""
+    try:
+        async with in_transaction() as connection:
+            return await release_in(connection, reservation_reason, reference)
+    except IntegrityError:  # released concurrently by another replica
+        return False

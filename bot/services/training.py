@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+import aiohttp
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from loguru import logger
@@ -31,6 +32,8 @@ from bot.services.photos import (
 )
 
 NAME_MAX_LENGTH = 40
+# getFile answers with TelegramAPIError; the file transfer itself fails with aiohttp's errors.
+DOWNLOAD_ERRORS = (TelegramAPIError, aiohttp.ClientError, TimeoutError)
 # Where a status may come from: it only ever moves forward.
 FORWARD_FROM: dict[ModelStatus, tuple[ModelStatus, ...]] = {
     ModelStatus.TRAINING: (ModelStatus.PENDING,),
@@ -137,7 +140,7 @@ async def prepare_photos(
         except PhotoRejected as error:
             failures.append(PhotoFailure(photo["label"], error.problem.value))
             continue
-        except TelegramAPIError as error:
+        except DOWNLOAD_ERRORS as error:
             logger.warning("could not download {}: {}", photo["file_id"], error)
             failures.append(PhotoFailure(photo["label"], "download"))
             continue
@@ -159,8 +162,16 @@ async def launch(
     """Prepare the photos and hand the job to N8N. On any failure the credits go back."""
     images, kept, failures = await prepare_photos(bot, photos, long_side)
     if len(images) < min_photos:
-        await credits.release(LedgerReason.RESERVE_TRAINING, str(model.request_id))
-        await PortraitModel.filter(id=model.id, status=ModelStatus.PENDING).delete()
+        async with in_transaction() as connection:  # the job never existed for N8N: drop it
+            dropped = await (
+                PortraitModel.filter(id=model.id, status=ModelStatus.PENDING)
+                .using_db(connection)
+                .delete()
+            )
+            if dropped:
+                await credits.release_in(
+                    connection, LedgerReason.RESERVE_TRAINING, str(model.request_id)
+                )
         return LaunchResult(started=False, failures=failures, kept_photos=kept, too_few_photos=True)
     try:
         model_id = await n8n.train(
@@ -184,11 +195,21 @@ async def launch(
 
 
 async def fail(model: PortraitModel, error: str | None) -> bool:
-    """Mark a job failed and give its credits back; True if this call made the change."""
-    changed = await PortraitModel.filter(
-        id=model.id, status__in=FORWARD_FROM[ModelStatus.FAILED]
-    ).update(status=ModelStatus.FAILED, error=error)
-    await credits.release(LedgerReason.RESERVE_TRAINING, str(model.request_id))
+    """Mark a job failed and give its credits back, in one transaction and only if the job
+    was still running (a late "failed" after "ready" changes nothing and refunds nothing)."""
+    try:
+        async with in_transaction() as connection:
+            changed = await (
+                PortraitModel.filter(id=model.id, status__in=FORWARD_FROM[ModelStatus.FAILED])
+                .using_db(connection)
+                .update(status=ModelStatus.FAILED, error=error)
+            )
+            if changed:
+                await credits.release_in(
+                    connection, LedgerReason.RESERVE_TRAINING, str(model.request_id)
+                )
+    except IntegrityError:  # another replica applied the same failure at the same moment
+        return False
     return bool(changed)
 
 
@@ -250,7 +271,7 @@ async def check_photo(bot: Bot, item: dict[str, Any]) -> str | None:
         await inspect_image_async(await download(bot, item["file_id"]))
     except PhotoRejected as error:
         return error.problem.value
-    except TelegramAPIError as error:
+    except DOWNLOAD_ERRORS as error:
         logger.warning("could not download {}: {}", item["file_id"], error)
         return "download"
     return None

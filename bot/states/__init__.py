@@ -15,3 +15,4 @@ class GenerateImages(StatesGroup):
     model = State()
     prompt = State()
     confirm = State()
+    submitting = State()  # credits reserved, the job being sent to N8N

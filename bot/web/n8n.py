@@ -12,20 +12,27 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 from aiogram.utils.i18n import I18n
 from aiohttp import web
+from loguru import logger
 
 from bot.config import Settings
+from bot.keyboards.generate import after_delivery_keyboard
 from bot.keyboards.train import generate_keyboard
-from bot.models import ModelStatus, User
-from bot.services import training
-from bot.services.notifications import notify
+from bot.models import ModelStatus, Prompt, PromptStatus, User
+from bot.services import generation, training, users
+from bot.services.background import BackgroundTasks
+from bot.services.delivery import ImageUnavailable, send_images
+from bot.services.notifications import locale_of, notify
+from bot.views import generation as generation_views
 from bot.views import training as training_views
 
 N8N_PREFIX = "/n8n/"
 SETTINGS_KEY: web.AppKey[Settings] = web.AppKey("settings", Settings)
 BOT_KEY: web.AppKey[Bot] = web.AppKey("bot", Bot)
 I18N_KEY: web.AppKey[I18n] = web.AppKey("i18n", I18n)
+BACKGROUND_KEY: web.AppKey[BackgroundTasks] = web.AppKey("background", BackgroundTasks)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 routes = web.RouteTableDef()
@@ -125,3 +132,75 @@ async def model_status(request: web.Request) -> web.Response:
     return web.json_response(
         {"ok": True, "changed": change.changed, "status": change.model.status.value}
     )
+
+
+PROMPT_REPORTS = {
+    "processing": PromptStatus.PROCESSING,
+    "ready": PromptStatus.READY,
+    "failed": PromptStatus.FAILED,
+}
+
+
+def image_urls(body: dict[str, Any]) -> list[str]:
+    images = body.get("images")
+    if images is None:
+        return []
+    if not isinstance(images, list) or not all(
+        isinstance(url, str) and url.startswith(("http://", "https://")) for url in images
+    ):
+        raise BadBody("images must be a list of http(s) URLs")
+    return images
+
+
+@routes.post("/n8n/prompt-status")
+async def prompt_status(request: web.Request) -> web.Response:
+    try:
+        body = await json_object(request)
+        prompt_id = text_field(body, "prompt_id", required=True)
+        request_id = uuid_field(body, "request_id")
+        status = PROMPT_REPORTS.get(str(body.get("status")))
+        if status is None:
+            raise BadBody(f"status must be one of {sorted(PROMPT_REPORTS)}")
+        images = image_urls(body)
+        error = text_field(body, "error", required=False)
+    except BadBody as problem:
+        return web.json_response({"error": str(problem)}, status=400)
+    assert prompt_id is not None
+    try:
+        change = await generation.apply_status(prompt_id, request_id, status, images, error)
+    except generation.StatusUnknown:
+        return web.json_response({"error": "unknown prompt_id"}, status=404)
+    job = change.job
+    if change.changed and job.status in (PromptStatus.READY, PromptStatus.FAILED):
+        bot, i18n = request.app[BOT_KEY], request.app[I18N_KEY]
+        user = await User.get(telegram_id=job.user_id)  # type: ignore[attr-defined]
+        if job.status == PromptStatus.READY:
+            # Answer N8N now; sending albums may wait out Telegram's limits.
+            request.app[BACKGROUND_KEY].spawn(
+                deliver(bot, i18n, user, job), name=f"delivery {job.request_id}"
+            )
+        else:
+            await notify(bot, i18n, user, lambda: (generation_views.failed(job), None))
+    return web.json_response({"ok": True, "changed": change.changed, "status": job.status.value})
+
+
+async def deliver(bot: Bot, i18n: I18n, user: User, job: Prompt) -> None:
+    urls = [image["url"] for image in job.images or []]
+    with i18n.context(), i18n.use_locale(locale_of(i18n, user)):
+        try:
+            file_ids = await send_images(
+                bot, user.telegram_id, urls, generation_views.caption(job.prompt)
+            )
+        except TelegramForbiddenError:
+            await users.mark_blocked(user.telegram_id)
+            return
+        except (TelegramAPIError, ImageUnavailable) as error:
+            logger.warning("could not deliver generation {}: {}", job.request_id, error)
+            await notify(bot, i18n, user, lambda: (generation_views.undelivered(), None))
+            return
+        await generation.remember_file_ids(job, file_ids)
+        await bot.send_message(
+            user.telegram_id,
+            generation_views.delivered(),
+            reply_markup=after_delivery_keyboard(job),
+        )

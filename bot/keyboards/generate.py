@@ -1,0 +1,130 @@
+from enum import StrEnum
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.keyboards.menu import MenuAction, MenuCallback
+from bot.models import PortraitModel, Prompt
+from bot.services.presets import presets
+
+MODELS_PER_PAGE = 8
+
+
+class ModelChoice(CallbackData, prefix="gmodel"):
+    model: int  # our row id
+
+
+class ModelPage(CallbackData, prefix="gpage"):
+    page: int
+
+
+class PresetChoice(CallbackData, prefix="gpreset"):
+    preset: str
+
+
+class GenerateAction(StrEnum):
+    CONFIRM = "confirm"
+    CHANGE_PROMPT = "prompt"
+    CANCEL = "cancel"
+
+
+class GenerateCallback(CallbackData, prefix="gen"):
+    action: GenerateAction
+
+
+class AfterAction(StrEnum):
+    MORE = "more"  # the same prompt again, a new job
+    NEW_PROMPT = "new"
+
+
+class AfterCallback(CallbackData, prefix="after"):
+    action: AfterAction
+    job: int  # telegram_prompts row id
+
+
+class ResendCallback(CallbackData, prefix="resend"):
+    job: int
+
+
+def models_keyboard(models: list[PortraitModel], page: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    pages = max(1, -(-len(models) // MODELS_PER_PAGE))
+    page = min(max(page, 0), pages - 1)
+    for model in models[page * MODELS_PER_PAGE : (page + 1) * MODELS_PER_PAGE]:
+        builder.button(text=model.name, callback_data=ModelChoice(model=model.id))
+    navigation = 0
+    if page > 0:
+        builder.button(text=_("◀️ Back"), callback_data=ModelPage(page=page - 1))
+        navigation += 1
+    if page < pages - 1:
+        builder.button(text=_("More ▶️"), callback_data=ModelPage(page=page + 1))
+        navigation += 1
+    builder.button(text=_("✖️ Cancel"), callback_data=GenerateCallback(action=GenerateAction.CANCEL))
+    rows = [1] * len(models[page * MODELS_PER_PAGE : (page + 1) * MODELS_PER_PAGE])
+    builder.adjust(*rows, *([navigation] if navigation else []), 1)
+    return builder.as_markup()
+
+
+def presets_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for item in presets():
+        builder.button(text=_(item.name), callback_data=PresetChoice(preset=item.id))
+    builder.button(text=_("✖️ Cancel"), callback_data=GenerateCallback(action=GenerateAction.CANCEL))
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+def confirm_keyboard(*, enough_credits: bool) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    if enough_credits:
+        builder.button(
+            text=_("✅ Generate"), callback_data=GenerateCallback(action=GenerateAction.CONFIRM)
+        )
+    else:
+        builder.button(text=_("💳 Credits"), callback_data=MenuCallback(action=MenuAction.CREDITS))
+    builder.button(
+        text=_("✏️ Change the prompt"),
+        callback_data=GenerateCallback(action=GenerateAction.CHANGE_PROMPT),
+    )
+    builder.button(text=_("✖️ Cancel"), callback_data=GenerateCallback(action=GenerateAction.CANCEL))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def after_delivery_keyboard(job: Prompt) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("🔁 More like this"),
+        callback_data=AfterCallback(action=AfterAction.MORE, job=job.id),
+    )
+    builder.button(
+        text=_("✏️ New prompt"),
+        callback_data=AfterCallback(action=AfterAction.NEW_PROMPT, job=job.id),
+    )
+    builder.button(text=_("☰ Menu"), callback_data=MenuCallback(action=MenuAction.MENU))
+    builder.adjust(2, 1)
+    return builder.as_markup()
+
+
+def retry_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("🔁 Try again"), callback_data=GenerateCallback(action=GenerateAction.CONFIRM)
+    )
+    builder.button(text=_("✖️ Cancel"), callback_data=GenerateCallback(action=GenerateAction.CANCEL))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def history_keyboard(jobs: list[Prompt]) -> InlineKeyboardMarkup | None:
+    builder = InlineKeyboardBuilder()
+    for number, job in enumerate(jobs, start=1):
+        if job.images:
+            builder.button(
+                text=_("🖼 Resend #{number}").format(number=number),
+                callback_data=ResendCallback(job=job.id),
+            )
+    builder.adjust(3)
+    return builder.as_markup() if list(builder.buttons) else None

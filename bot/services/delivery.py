@@ -1,0 +1,89 @@
+"""Sending generated images: albums of 2–10 split evenly (a single image as a photo), the
+prompt as the first caption. Telegram fetches the URLs itself; when it refuses one, the image is
+downloaded here and uploaded. Flood limits are waited out by the session's RetryMiddleware."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aiohttp
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import (
+    BufferedInputFile,
+    InputFile,
+    InputMediaAudio,
+    InputMediaDocument,
+    InputMediaPhoto,
+    InputMediaVideo,
+    Message,
+)
+from loguru import logger
+
+from bot.services.generation import split_evenly
+
+CAPTION_LIMIT = 1024
+DOWNLOAD_LIMIT_BYTES = 20 * 2**20
+DOWNLOAD_TIMEOUT = aiohttp.ClientTimeout(total=60)
+
+
+class ImageUnavailable(Exception):
+    """Neither Telegram nor the bot could fetch a generated image."""
+
+
+async def fetch(url: str) -> bytes:
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=DOWNLOAD_TIMEOUT) as http,
+            http.get(url) as response,
+        ):
+            if response.status != 200:
+                raise ImageUnavailable(f"{url}: HTTP {response.status}")
+            data = await response.content.read(DOWNLOAD_LIMIT_BYTES + 1)
+    except (aiohttp.ClientError, TimeoutError) as error:
+        raise ImageUnavailable(f"{url}: {error}") from error
+    if len(data) > DOWNLOAD_LIMIT_BYTES:
+        raise ImageUnavailable(f"{url}: larger than 20 MB")
+    return data
+
+
+def largest_file_id(message: Message) -> str | None:
+    return message.photo[-1].file_id if message.photo else None
+
+
+async def _send(
+    bot: Bot, chat_id: int, sources: Sequence[str | InputFile], caption: str | None
+) -> list[str | None]:
+    if len(sources) == 1:
+        message = await bot.send_photo(chat_id, sources[0], caption=caption)
+        return [largest_file_id(message)]
+    media: list[InputMediaAudio | InputMediaDocument | InputMediaPhoto | InputMediaVideo] = [
+        InputMediaPhoto(media=source, caption=caption if index == 0 else None)
+        for index, source in enumerate(sources)
+    ]
+    messages = await bot.send_media_group(chat_id, media)  # type: ignore[arg-type]
+    return [largest_file_id(message) for message in messages]
+
+
+async def send_images(
+    bot: Bot, chat_id: int, images: Sequence[str], caption: str, *, by_file_id: bool = False
+) -> list[str | None]:
+    """Send `images` (URLs, or Telegram file ids with `by_file_id`); returns the file ids."""
+    file_ids: list[str | None] = []
+    offset = 0
+    for size in split_evenly(len(images)):
+        chunk = list(images[offset : offset + size])
+        first_caption = caption if offset == 0 else None
+        offset += size
+        try:
+            file_ids += await _send(bot, chat_id, chunk, first_caption)
+        except TelegramBadRequest as error:
+            if by_file_id:
+                raise
+            logger.warning("Telegram refused image URLs ({}); uploading the bytes", error.message)
+            uploads = [
+                BufferedInputFile(await fetch(url), filename=f"portrait-{number}.jpg")
+                for number, url in enumerate(chunk, start=offset - size + 1)
+            ]
+            file_ids += await _send(bot, chat_id, uploads, first_caption)
+    return file_ids

@@ -505,3 +505,42 @@ async def test_a_photo_that_cannot_be_downloaded_at_confirm_is_named(
     await expect_text(user, "has started")
     assert len((await n8n.wait_request("train")).body["images"]) == 3
     assert await credits.balance_of(8019) == 0
+
+
+async def test_a_pdf_inside_an_album_is_reported_in_the_albums_one_answer(
+    start_bot: StartBot, trainer_settings: dict[str, Any], tg: FakeTelegram
+) -> None:
+    await start(start_bot, trainer_settings)
+    user = tg.user(8020)
+    await reach_photos(user)
+    group = "album-with-a-pdf"
+    await asyncio.gather(
+        user.send_document(
+            photo(1400), file_name="a.jpg", mime_type="image/jpeg", media_group_id=group
+        ),
+        user.send_document(
+            b"%PDF-1.4", file_name="cv.pdf", mime_type="application/pdf", media_group_id=group
+        ),
+        user.send_document(
+            photo(1401), file_name="b.jpg", mime_type="image/jpeg", media_group_id=group
+        ),
+    )
+    report = await expect_text(user, "Photos:")
+    assert "Accepted: 2." in report.body and "cv.pdf refused: it is not an image" in report.body
+    await user.send_text("/cancel")
+    await expect_text(user, "cancelled")
+    assert (
+        len([e for e in tg.events(8020) if e.method == "sendMessage" and "refused" in e.body]) == 1
+    )
+
+
+async def test_an_album_arriving_after_the_user_moved_on_is_not_silently_dropped(
+    start_bot: StartBot, trainer_settings: dict[str, Any], tg: FakeTelegram
+) -> None:
+    await start(start_bot, trainer_settings, album_settle_seconds=0.5)
+    user = tg.user(8021)
+    await reach_photos(user)
+    await user.send_album([photo(seed) for seed in range(1500, 1503)])
+    await user.send_text("/cancel")  # before the album settled
+    await expect_text(user, "cancelled")
+    await expect_text(user, "arrived after you moved on")

@@ -128,6 +128,15 @@ async def photo_received(
     isolation: BaseEventIsolation,
 ) -> None:
     item = incoming_item(message)
+    if item is None and message.media_group_id is not None and message.document is not None:
+        # Part of an album: reported with the album's one answer, not on its own.
+        item = {
+            "file_id": message.document.file_id,
+            "file_unique_id": message.document.file_unique_id,
+            "message_id": message.message_id,
+            "label": message.document.file_name or _("This file"),
+            "problem": "not_an_image",
+        }
     if item is None:
         await message.answer(
             _("That file is not an image. Please send photos (JPEG, PNG, WebP or HEIC).")
@@ -170,12 +179,20 @@ async def finish_album(
             item["label"] = _("Photo {number}").format(number=number)
         checked.append((item, await training.check_photo(bot, item)))
     # The same lock the dispatcher takes for this user's updates: FSM data changes one at a time.
+    batch: training.PhotoBatch | None = None
     async with isolation.lock(state.key):
-        if await state.get_state() != TrainModel.photos.state:
-            return  # the wizard was cancelled or moved on while the album arrived
-        kept = list((await state.get_data()).get("photos", []))
-        batch = training.add_photos(kept, checked, settings.max_photos)
-        await state.update_data(photos=kept)
+        if await state.get_state() == TrainModel.photos.state:
+            kept = list((await state.get_data()).get("photos", []))
+            batch = training.add_photos(kept, checked, settings.max_photos)
+            await state.update_data(photos=kept)
+    if batch is None:  # the wizard was cancelled or moved on while the album arrived
+        await bot.send_message(
+            state.key.chat_id,
+            _("These {count} photos arrived after you moved on, so they were not added.").format(
+                count=len(items)
+            ),
+        )
+        return
     await answer_batch(bot, state.key.chat_id, batch, settings)
 
 

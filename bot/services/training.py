@@ -266,6 +266,8 @@ def is_image_document(mime_type: str | None, file_name: str | None) -> bool:
 async def check_photo(bot: Bot, item: dict[str, Any]) -> str | None:
     """None when the photo is usable, else the problem (a PhotoProblem value or "download").
     A document over Telegram's 20 MB download limit is refused from its size alone."""
+    if item.get("problem"):
+        return str(item["problem"])
     try:
         check_file_size(item.get("file_size"))
         await inspect_image_async(await download(bot, item["file_id"]))

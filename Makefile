@@ -19,8 +19,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n auto -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff check --no-cache .
+	$(BIN)/ruff format --check --no-cache .
 	$(BIN)/mypy
 	$(BIN)/python scripts/locales.py check
 

@@ -118,9 +118,12 @@ async def release_in(
         .first()
     )
     release_reference = f"{reservation_reason.value}:{reference}"
-    if reservation is None or await CreditEntry.filter(
-        reason=LedgerReason.RELEASE, reference=release_reference
-    ).using_db(connection).exists():
+    if (
+        reservation is None
+        or await CreditEntry.filter(reason=LedgerReason.RELEASE, reference=release_reference)
+        .using_db(connection)
+        .exists()
+    ):
         return False
     await move_in(
         connection,

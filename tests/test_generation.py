@@ -4,6 +4,7 @@ images delivered once; history and resend."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import uuid
 from typing import Any
 
@@ -106,7 +107,7 @@ async def test_happy_path_four_images_in_one_album(
     assert all(image["file_id"] for image in job.images)
 
 
-async def test_twelve_images_come_as_two_even_albums(
+async def test_twelve_images_come_as_albums_of_ten_and_two(
     start_bot: StartBot, trainer_settings: dict[str, Any], tg: FakeTelegram, n8n: FakeN8N
 ) -> None:
     await start(start_bot, trainer_settings)
@@ -116,7 +117,7 @@ async def test_twelve_images_come_as_two_even_albums(
     assert await n8n.complete_generation(prompt_id, images=n8n.image_urls(prompt_id, 12)) == 200
     first = await user.expect("sendMediaGroup")
     second = await user.expect("sendMediaGroup")
-    assert (len(first.media), len(second.media)) == (6, 6)
+    assert (len(first.media), len(second.media)) == (10, 2)
     assert first.media[0].get("caption") and not second.media[0].get("caption")
     await expect_text(user, "Here are your portraits")
 
@@ -196,7 +197,7 @@ async def test_no_ready_model_says_why(
         status=ModelStatus.TRAINING,
     )
     await user.send_text("/generate")
-    await expect_text(user, "Bob is still training")
+    await expect_text(user, "Bob is not ready yet (status: 🧠 training)")
 
 
 async def test_another_users_model_cannot_be_chosen(
@@ -234,20 +235,29 @@ async def test_double_confirm_on_two_replicas_is_one_job(
         for text, data in zip(summary.buttons, summary.callback_data, strict=False)
         if "Generate" in text
     )
+    # Four distinct presses of the same button (a nervous double tap, twice over), landing on
+    # both replicas at the same moment.
+    await user.press(confirm, message_id=summary.message_id)
+    template = user.last_update
+    assert template is not None
     presses = []
-    for _ in range(2):
-        await user.press(confirm, message_id=summary.message_id)
-        presses.append(user.last_update)
-    # The first press went through the fake's webhook already; send both to both replicas too.
-    await asyncio.gather(*(post_update(app, press) for app in (first, second) for press in presses))  # type: ignore[arg-type]
+    for number in range(3):
+        press = copy.deepcopy(template)
+        press["update_id"] = tg.next_update_id()
+        press["callback_query"]["id"] = f"{template['callback_query']['id']}-{number}"
+        presses.append(press)
+    statuses = await asyncio.gather(
+        *(post_update(first if n % 2 else second, press) for n, press in enumerate(presses))
+    )
+    assert statuses == [200, 200, 200]
     await expect_text(user, "Generating your portraits")
     await user.send_text("/cancel")
     await expect_text(user, "nothing to cancel")
     assert len(n8n.calls("generate")) == 1
-    assert (
-        await CreditEntry.filter(user_id=9009, reason=LedgerReason.RESERVE_GENERATION).count() == 1
-    )
+    reserved = await CreditEntry.filter(user_id=9009, reason=LedgerReason.RESERVE_GENERATION)
+    assert len(reserved) == 1
     assert await Prompt.filter(user_id=9009).count() == 1
+    assert await credits.balance_of(9009) == 40
 
 
 async def test_n8n_failure_returns_the_credits_and_offers_a_retry(
@@ -382,3 +392,52 @@ async def test_history_resends_by_file_id_and_more_like_this(
     await user.press_button("More like this")
     again = await expect_text(user, "Ready to generate")
     assert "me as an astronaut on the moon" in again.body
+
+
+async def test_models_past_eight_are_paginated(
+    start_bot: StartBot, trainer_settings: dict[str, Any], tg: FakeTelegram, n8n: FakeN8N
+) -> None:
+    await start(start_bot, trainer_settings)
+    user = await registered(tg, 9017)
+    for number in range(10):
+        await ready_model(n8n, user, name=f"Look {number}")
+    await user.send_text("/generate")
+    first_page = await expect_text(user, "Which model")
+    assert len([b for b in first_page.buttons if b.startswith("Look")]) == 8
+    await user.press_button("More")
+    await user.expect("answerCallbackQuery")
+    turned = await user.expect("editMessageReplyMarkup")
+    assert len([b for b in turned.buttons if b.startswith("Look")]) == 2
+    await user.press_button("Look 0")  # the oldest, on page two
+    await expect_text(user, "Model Look 0")
+
+
+async def test_ready_without_images_is_a_refunded_failure(
+    start_bot: StartBot, trainer_settings: dict[str, Any], tg: FakeTelegram, n8n: FakeN8N
+) -> None:
+    await start(start_bot, trainer_settings)
+    user = await registered(tg, 9018)
+    await ready_model(n8n, user)
+    prompt_id = await generate(user, n8n)
+    assert await n8n.complete_generation(prompt_id, images=[]) == 200
+    await expect_text(user, "generation failed")
+    assert (await Prompt.get(user_id=9018)).status == PromptStatus.FAILED
+    assert await credits.balance_of(9018) == 50
+
+
+async def test_another_users_generation_cannot_be_resent(
+    start_bot: StartBot, trainer_settings: dict[str, Any], tg: FakeTelegram, n8n: FakeN8N
+) -> None:
+    await start(start_bot, trainer_settings)
+    owner = await registered(tg, 9019)
+    await ready_model(n8n, owner)
+    prompt_id = await generate(owner, n8n)
+    assert await n8n.complete_generation(prompt_id) == 200
+    await expect_text(owner, "Here are your portraits")
+    job = await Prompt.get(user_id=9019)
+    thief = await registered(tg, 9020)
+    await thief.press(f"resend:{job.id}")
+    assert (await thief.expect("answerCallbackQuery")).body == "This button is no longer active."
+    await thief.press(f"after:more:{job.id}")
+    assert (await thief.expect("answerCallbackQuery")).body == "This model is not available."
+    assert [e for e in tg.events(9020) if e.method in ("sendMediaGroup", "sendPhoto")] == []

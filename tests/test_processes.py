@@ -122,6 +122,7 @@ async def test_two_replicas_start_at_once_on_an_empty_postgres(tmp_path: Path) -
         try:
             for port, process in zip(ports, processes, strict=True):
                 await wait_healthy(port, process)
+            await tg.wait_call("setWebhook", timeout=30)  # set once the web app listens
             tg.delivery = "webhook"
             user = tg.user(7002, first_name="Pavel")
             await user.send_text("/start")

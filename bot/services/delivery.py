@@ -4,11 +4,12 @@ downloaded here and uploaded. Flood limits are waited out by the session's Retry
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 import aiohttp
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
 from aiogram.types import (
     BufferedInputFile,
     InputFile,
@@ -20,10 +21,10 @@ from aiogram.types import (
 )
 from loguru import logger
 
-from bot.services.generation import split_evenly
+from bot.services.generation import album_sizes
 
 CAPTION_LIMIT = 1024
-DOWNLOAD_LIMIT_BYTES = 20 * 2**20
+DOWNLOAD_LIMIT_BYTES = 10 * 2**20  # Telegram's limit for an uploaded photo
 DOWNLOAD_TIMEOUT = aiohttp.ClientTimeout(total=60)
 
 
@@ -43,7 +44,7 @@ async def fetch(url: str) -> bytes:
     except (aiohttp.ClientError, TimeoutError) as error:
         raise ImageUnavailable(f"{url}: {error}") from error
     if len(data) > DOWNLOAD_LIMIT_BYTES:
-        raise ImageUnavailable(f"{url}: larger than 20 MB")
+        raise ImageUnavailable(f"{url}: larger than 10 MB")
     return data
 
 
@@ -65,25 +66,52 @@ async def _send(
     return [largest_file_id(message) for message in messages]
 
 
+# What Telegram answers when it cannot fetch a URL itself.
+URL_REFUSALS = (
+    "wrong file identifier/http url",
+    "failed to get http url content",
+    "webpage_curl_failed",
+    "webpage_media_empty",
+    "wrong type of the web page content",
+)
+
+
+def url_refused(error: TelegramBadRequest) -> bool:
+    return any(refusal in error.message.lower() for refusal in URL_REFUSALS)
+
+
+async def _send_patiently(
+    bot: Bot, chat_id: int, sources: Sequence[str | InputFile], caption: str | None
+) -> list[str | None]:
+    """Long flood waits (beyond what the session waits for) are waited out here too: a
+    delivery runs in the background, so it may wait as long as Telegram asks."""
+    while True:
+        try:
+            return await _send(bot, chat_id, sources, caption)
+        except TelegramRetryAfter as error:
+            logger.warning("delivery to {} waits {}s for Telegram", chat_id, error.retry_after)
+            await asyncio.sleep(error.retry_after)
+
+
 async def send_images(
     bot: Bot, chat_id: int, images: Sequence[str], caption: str, *, by_file_id: bool = False
 ) -> list[str | None]:
     """Send `images` (URLs, or Telegram file ids with `by_file_id`); returns the file ids."""
     file_ids: list[str | None] = []
     offset = 0
-    for size in split_evenly(len(images)):
+    for size in album_sizes(len(images)):
         chunk = list(images[offset : offset + size])
         first_caption = caption if offset == 0 else None
         offset += size
         try:
-            file_ids += await _send(bot, chat_id, chunk, first_caption)
+            file_ids += await _send_patiently(bot, chat_id, chunk, first_caption)
         except TelegramBadRequest as error:
-            if by_file_id:
+            if by_file_id or not url_refused(error):
                 raise
             logger.warning("Telegram refused image URLs ({}); uploading the bytes", error.message)
             uploads = [
                 BufferedInputFile(await fetch(url), filename=f"portrait-{number}.jpg")
                 for number, url in enumerate(chunk, start=offset - size + 1)
             ]
-            file_ids += await _send(bot, chat_id, uploads, first_caption)
+            file_ids += await _send_patiently(bot, chat_id, uploads, first_caption)
     return file_ids

@@ -212,10 +212,14 @@ async def model_names(model_ids: list[str]) -> dict[str, str]:
     return {str(model.model_id): model.name for model in models}
 
 
-def split_evenly(count: int, largest: int = 10) -> list[int]:
-    """Album sizes for `count` images: as even as possible, none above `largest` (11 → 6 + 5)."""
+def album_sizes(count: int, largest: int = 10) -> list[int]:
+    """Album sizes for `count` images: full albums of `largest`, except that a lone last image
+    is avoided by splitting the last two albums evenly (11 → 6 + 5, 12 → 10 + 2, 21 → 10 + 6 + 5).
+    A single image overall is sent as a photo."""
     if count <= 0:
         return []
-    albums = -(-count // largest)
-    base, extra = divmod(count, albums)
-    return [base + 1] * extra + [base] * (albums - extra)
+    sizes = [largest] * (count // largest) + ([count % largest] if count % largest else [])
+    if len(sizes) >= 2 and sizes[-1] == 1:
+        pair = sizes[-2] + sizes[-1]
+        sizes[-2:] = [pair - pair // 2, pair // 2]
+    return sizes

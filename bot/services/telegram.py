@@ -50,7 +50,12 @@ class RetryMiddleware(BaseRequestMiddleware):
                 await asyncio.sleep(error.retry_after)
             except (TelegramServerError, TelegramNetworkError) as error:
                 failures += 1
-                if failures >= self.attempts:
+                # A send that timed out may have been carried out: sending it again could
+                # give the user a duplicate, so only a 5xx is retried for send* methods.
+                ambiguous = isinstance(error, TelegramNetworkError) and (
+                    method.__api_method__.startswith("send")
+                )
+                if failures >= self.attempts or ambiguous:
                     raise
                 delay = self.backoff_seconds * 2 ** (failures - 1)
                 logger.warning(

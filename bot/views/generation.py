@@ -5,6 +5,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.models import ModelStatus, PortraitModel, Prompt, PromptStatus
 from bot.services.generation import PROMPT_MAX_LENGTH, PROMPT_MIN_LENGTH
+from bot.views.models import status_label as model_status_label
 
 SUMMARY_PROMPT_LENGTH = 300
 CAPTION_PROMPT_LENGTH = 1000  # leaves room in Telegram's 1024-character caption
@@ -20,9 +21,9 @@ def no_ready_models(models: list[PortraitModel]) -> str:
     training = [m for m in models if m.status in (ModelStatus.PENDING, ModelStatus.TRAINING)]
     if training:
         return _(
-            "Your model <b>{name}</b> is still training. I will message you when it is ready; "
-            "meanwhile you can train another one: /train"
-        ).format(name=html.quote(training[0].name))
+            "Your model <b>{name}</b> is not ready yet (status: {status}). I will message you "
+            "when it is; meanwhile you can train another one: /train"
+        ).format(name=html.quote(training[0].name), status=model_status_label(training[0].status))
     return _("None of your models is ready (they failed or expired). Train a new one: /train")
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.storage.base import BaseEventIsolation
@@ -29,6 +27,7 @@ from bot.keyboards.generate import (
 from bot.keyboards.menu import MenuAction, MenuCallback, main_menu
 from bot.keyboards.train import retrain_keyboard
 from bot.models import ModelStatus, PortraitModel, Prompt, User
+from bot.routers.jobs import launch_reserved
 from bot.routers.train import not_configured_text
 from bot.services import credits, generation
 from bot.services.background import BackgroundTasks
@@ -193,15 +192,13 @@ async def confirm_pressed(
         await query.answer(_("This generation is already being started."))
         return
     await state.set_state(GenerateImages.submitting)
-    # Start the job before anything else can fail: the credits are already reserved.
-    background.spawn(
+    await launch_reserved(
+        query,
+        background,
         run_job(bot, state, settings, n8n, isolation, job, model),
         name=f"generation {job.request_id}",
+        notice=_("Credits reserved. Starting…"),
     )
-    await query.answer(_("Credits reserved. Starting…"))
-    if isinstance(query.message, Message):
-        with contextlib.suppress(TelegramAPIError):
-            await query.message.edit_reply_markup(reply_markup=None)
 
 
 async def run_job(

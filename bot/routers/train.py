@@ -20,6 +20,7 @@ from bot.keyboards import train as kb
 from bot.keyboards.menu import MenuAction, MenuCallback, main_menu
 from bot.keyboards.train import ModelTypeCallback, TrainAction, TrainCallback
 from bot.models import ModelType, User
+from bot.routers.jobs import launch_reserved
 from bot.services import credits, training
 from bot.services.albums import AlbumCollector
 from bot.services.background import BackgroundTasks
@@ -288,15 +289,13 @@ async def confirm_pressed(
         await query.answer(_("This training is already being started."))
         return
     await state.set_state(TrainModel.submitting)
-    # Start the job before anything else can fail: the credits are already reserved.
-    background.spawn(
+    await launch_reserved(
+        query,
+        background,
         run_job(bot, state, settings, n8n, isolation, model, data["photos"]),
         name=f"training {model.request_id}",
+        notice=_("Credits reserved. Preparing your photos…"),
     )
-    await query.answer(_("Credits reserved. Preparing your photos…"))
-    if isinstance(query.message, Message):
-        with contextlib.suppress(TelegramAPIError):
-            await query.message.edit_reply_markup(reply_markup=None)
 
 
 async def run_job(

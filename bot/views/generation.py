@@ -5,6 +5,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.models import ModelStatus, PortraitModel, Prompt, PromptStatus
 from bot.services.generation import PROMPT_MAX_LENGTH, PROMPT_MIN_LENGTH
+from bot.views.credits import with_shortfall
 from bot.views.models import status_label as model_status_label
 
 SUMMARY_PROMPT_LENGTH = 300
@@ -57,11 +58,7 @@ def summary(model: PortraitModel, prompt: str, images: int, cost: int, balance: 
         cost=cost,
         balance=balance,
     )
-    if balance < cost:
-        text += "\n\n" + _(
-            "You need {missing} more credits. Top up with /credits, then come back."
-        ).format(missing=cost - balance)
-    return text
+    return with_shortfall(text, cost, balance)
 
 
 def started() -> str:

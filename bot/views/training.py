@@ -4,6 +4,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.keyboards.train import model_type_label
 from bot.models import ModelType, PortraitModel
 from bot.services.training import NameProblem, PhotoBatch, PhotoFailure
+from bot.views.credits import with_shortfall
 
 
 def name_problem(problem: NameProblem, max_length: int) -> str:
@@ -91,11 +92,7 @@ def summary(name: str, model_type: ModelType, photos: int, cost: int, balance: i
         cost=cost,
         balance=balance,
     )
-    if balance < cost:
-        text += "\n\n" + _(
-            "You need {missing} more credits. Top up with /credits, then come back."
-        ).format(missing=cost - balance)
-    return text
+    return with_shortfall(text, cost, balance)
 
 
 def failures(items: list[PhotoFailure]) -> str:

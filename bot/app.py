@@ -40,6 +40,7 @@ from bot.services.albums import AlbumCollector, MemoryAlbumCollector, RedisAlbum
 from bot.services.alerts import AdminAlerts
 from bot.services.background import BackgroundTasks
 from bot.services.n8n import N8NClient
+from bot.services.reconciler import sweep_until
 from bot.services.shared import MemoryStore, RedisStore, SharedStore
 from bot.services.telegram import RetryMiddleware
 from bot.web import health, n8n
@@ -134,6 +135,8 @@ class BotApp:
     _runner: web.AppRunner | None = field(default=None, init=False)
     _site: web.TCPSite | None = field(default=None, init=False)
     _webhook_handler: SimpleRequestHandler | None = field(default=None, init=False)
+    _sweeper: asyncio.Task[None] | None = field(default=None, init=False)
+    _stop_sweeping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 
     def __post_init__(self) -> None:
         self.web_app = create_web_app(self)
@@ -171,6 +174,9 @@ class BotApp:
         await register_commands(self.bot, self.i18n)
         if self.settings.uses_webhook:
             await self._ensure_webhook()
+        self._sweeper = asyncio.create_task(
+            sweep_until(self._stop_sweeping, self.bot, self.i18n, self.store)
+        )
 
     def _webhook_fingerprint(self) -> str:
         wanted = f"{self.settings.webhook_endpoint}|{self.settings.webhook_secret}|"
@@ -233,6 +239,9 @@ class BotApp:
         """Drain, then close: /readyz turns 503 and no new connection is accepted, updates
         already received finish, and only then do the connections close."""
         self.lifecycle.draining = True
+        if self._sweeper is not None:
+            self._stop_sweeping.set()
+            await self._sweeper
         if self._site is not None:
             await self._site.stop()
         await self.finish_in_flight()

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiogram.types import User as TelegramUser
 from tortoise.exceptions import IntegrityError
 
-from bot.models import CreditEntry, LedgerReason, User
-from bot.services import credits, users
+from bot.models import CreditEntry, LedgerReason, ModelStatus, ModelType, PortraitModel, User
+from bot.services import credits, reconciler, training, users
 from tests.conftest import StartBot
+from tests.fakes.telegram import FakeTelegram
 
 
 async def new_user(telegram_id: int, start_credits: int = 0) -> User:
@@ -93,3 +96,28 @@ async def test_first_contact_on_many_replicas_grants_the_bonus_once(start_bot: S
     assert await User.filter(telegram_id=6006).count() == 1
     assert await credits.balance_of(6006) == 25
     assert await CreditEntry.filter(user_id=6006, reason=LedgerReason.WELCOME).count() == 1
+
+
+async def test_jobs_that_never_started_give_their_credits_back(
+    start_bot: StartBot, tg: FakeTelegram
+) -> None:
+    app = await start_bot()
+    user = tg.user(6010)
+    await new_user(6010, start_credits=200)
+    stuck_model = await training.reserve(
+        6010, name="Stuck", model_type=ModelType.MAN, request_id=uuid.uuid4(), cost=100
+    )
+    fresh_model = await training.reserve(
+        6010, name="Fresh", model_type=ModelType.MAN, request_id=uuid.uuid4(), cost=50
+    )
+    assert await credits.balance_of(6010) == 50
+    long_ago = datetime.now(UTC) - timedelta(hours=1)
+    await PortraitModel.filter(id=stuck_model.id).update(created_at=long_ago)
+
+    assert await reconciler.release_stuck_jobs(app.bot, app.i18n) == 1
+    assert await credits.balance_of(6010) == 150
+    assert (await PortraitModel.get(id=stuck_model.id)).status == ModelStatus.FAILED
+    assert (await PortraitModel.get(id=fresh_model.id)).status == ModelStatus.PENDING
+    assert "could not be started" in (await user.expect("sendMessage")).body
+    assert await reconciler.release_stuck_jobs(app.bot, app.i18n) == 0  # once only
+    assert await credits.balance_of(6010) == 150

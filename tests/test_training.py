@@ -544,3 +544,25 @@ async def test_an_album_arriving_after_the_user_moved_on_is_not_silently_dropped
     await user.send_text("/cancel")  # before the album settled
     await expect_text(user, "cancelled")
     await expect_text(user, "arrived after you moved on")
+
+
+async def test_a_button_of_an_earlier_wizard_is_stale_even_at_the_same_step(
+    start_bot: StartBot, trainer_settings: dict[str, Any], tg: FakeTelegram
+) -> None:
+    await start(start_bot, trainer_settings)
+    user = tg.user(8022)
+    await user.send_text("/train")
+    await expect_text(user, "How shall we call it?")
+    await user.send_text("Rex")
+    old = await expect_text(user, "Who is in the photos?")
+    await user.send_text("/train")  # starts over
+    await expect_text(user, "How shall we call it?")
+    await user.send_text("Max")
+    await expect_text(user, "Who is in the photos?")
+    old_dog = next(
+        data for text, data in zip(old.buttons, old.callback_data, strict=True) if "Dog" in text
+    )
+    await user.press(old_dog, message_id=old.message_id)
+    assert (await user.expect("answerCallbackQuery")).body == "This button is no longer active."
+    await user.press_button("Dog")  # the current wizard's keyboard still works
+    await expect_text(user, "Now send")

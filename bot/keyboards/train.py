@@ -11,6 +11,7 @@ from bot.models import ModelType
 
 class ModelTypeCallback(CallbackData, prefix="mtype"):
     model_type: ModelType
+    wizard: str  # which run of the wizard made the button: an old one's buttons are stale
 
 
 class TrainAction(StrEnum):
@@ -23,6 +24,7 @@ class TrainAction(StrEnum):
 
 class TrainCallback(CallbackData, prefix="train"):
     action: TrainAction
+    wizard: str
 
 
 def model_type_label(model_type: ModelType) -> str:
@@ -36,48 +38,65 @@ def model_type_label(model_type: ModelType) -> str:
     }[model_type]
 
 
-def model_type_keyboard() -> InlineKeyboardMarkup:
+def model_type_keyboard(wizard: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for model_type in ModelType:
         builder.button(
             text=model_type_label(model_type),
-            callback_data=ModelTypeCallback(model_type=model_type),
+            callback_data=ModelTypeCallback(model_type=model_type, wizard=wizard),
         )
-    builder.button(text=_("✖️ Cancel"), callback_data=TrainCallback(action=TrainAction.CANCEL))
+    builder.button(
+        text=_("✖️ Cancel"), callback_data=TrainCallback(action=TrainAction.CANCEL, wizard=wizard)
+    )
     builder.adjust(2, 2, 2, 1)
     return builder.as_markup()
 
 
-def cancel_keyboard() -> InlineKeyboardMarkup:
+def cancel_keyboard(wizard: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    builder.button(text=_("✖️ Cancel"), callback_data=TrainCallback(action=TrainAction.CANCEL))
+    builder.button(
+        text=_("✖️ Cancel"), callback_data=TrainCallback(action=TrainAction.CANCEL, wizard=wizard)
+    )
     return builder.as_markup()
 
 
-def photos_keyboard(count: int, min_photos: int) -> InlineKeyboardMarkup:
+def photos_keyboard(count: int, min_photos: int, wizard: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     if count >= min_photos:
         builder.button(
-            text=_("🚀 Start training"), callback_data=TrainCallback(action=TrainAction.START)
+            text=_("🚀 Start training"),
+            callback_data=TrainCallback(action=TrainAction.START, wizard=wizard),
         )
     if count:
         builder.button(
-            text=_("🗑 Clear photos"), callback_data=TrainCallback(action=TrainAction.CLEAR)
+            text=_("🗑 Clear photos"),
+            callback_data=TrainCallback(action=TrainAction.CLEAR, wizard=wizard),
         )
-    builder.button(text=_("✖️ Cancel"), callback_data=TrainCallback(action=TrainAction.CANCEL))
+    builder.button(
+        text=_("✖️ Cancel"), callback_data=TrainCallback(action=TrainAction.CANCEL, wizard=wizard)
+    )
     builder.adjust(1)
     return builder.as_markup()
 
 
-def confirm_keyboard(*, enough_credits: bool, retry: bool = False) -> InlineKeyboardMarkup:
+def confirm_keyboard(
+    wizard: str, *, enough_credits: bool, retry: bool = False
+) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     if enough_credits:
         label = _("🔁 Try again") if retry else _("✅ Confirm and pay")
-        builder.button(text=label, callback_data=TrainCallback(action=TrainAction.CONFIRM))
+        builder.button(
+            text=label, callback_data=TrainCallback(action=TrainAction.CONFIRM, wizard=wizard)
+        )
     else:
         builder.button(text=_("💳 Credits"), callback_data=MenuCallback(action=MenuAction.CREDITS))
-    builder.button(text=_("⬅️ Back to photos"), callback_data=TrainCallback(action=TrainAction.BACK))
-    builder.button(text=_("✖️ Cancel"), callback_data=TrainCallback(action=TrainAction.CANCEL))
+    builder.button(
+        text=_("⬅️ Back to photos"),
+        callback_data=TrainCallback(action=TrainAction.BACK, wizard=wizard),
+    )
+    builder.button(
+        text=_("✖️ Cancel"), callback_data=TrainCallback(action=TrainAction.CANCEL, wizard=wizard)
+    )
     builder.adjust(1)
     return builder.as_markup()
 

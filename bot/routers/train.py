@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import secrets
 import uuid
 from typing import Any
 
@@ -41,12 +42,14 @@ async def begin(message: Message, state: FSMContext, settings: Settings) -> None
         await message.answer(not_configured_text())
         return
     await state.clear()
+    wizard = secrets.token_hex(4)
+    await state.update_data(wizard=wizard)
     await state.set_state(TrainModel.name)
     await message.answer(
         _(
             "Let's train your personal model. How shall we call it? (up to {max_length} characters)"
         ).format(max_length=training.NAME_MAX_LENGTH),
-        reply_markup=kb.cancel_keyboard(),
+        reply_markup=kb.cancel_keyboard(wizard),
     )
 
 
@@ -66,9 +69,11 @@ async def name_entered(message: Message, state: FSMContext, user: User) -> None:
     except training.InvalidName as error:
         await message.answer(views.name_problem(error.problem, training.NAME_MAX_LENGTH))
         return
-    await state.update_data(name=name, photos=[])
+    data = await state.update_data(name=name, photos=[])
     await state.set_state(TrainModel.model_type)
-    await message.answer(_("Who is in the photos?"), reply_markup=kb.model_type_keyboard())
+    await message.answer(
+        _("Who is in the photos?"), reply_markup=kb.model_type_keyboard(data["wizard"])
+    )
 
 
 async def name_not_text(message: Message) -> None:
@@ -110,12 +115,12 @@ def incoming_item(message: Message, index: int | None = None) -> dict[str, Any] 
 
 
 async def answer_batch(
-    bot: Bot, chat_id: int, batch: training.PhotoBatch, settings: Settings
+    bot: Bot, chat_id: int, batch: training.PhotoBatch, settings: Settings, wizard: str
 ) -> None:
     await bot.send_message(
         chat_id,
         views.batch_report(batch, settings.min_photos, settings.max_photos),
-        reply_markup=kb.photos_keyboard(batch.total, settings.min_photos),
+        reply_markup=kb.photos_keyboard(batch.total, settings.min_photos, wizard),
     )
 
 
@@ -149,7 +154,7 @@ async def photo_received(
         kept = list(data.get("photos", []))
         batch = training.add_photos(kept, [(item, problem)], settings.max_photos)
         await state.update_data(photos=kept)
-        await answer_batch(bot, message.chat.id, batch, settings)
+        await answer_batch(bot, message.chat.id, batch, settings, data["wizard"])
         return
     # An album item: collect it; the owner answers once the album has settled, off this lock.
     album_key = f"{message.chat.id}:{message.media_group_id}"
@@ -182,8 +187,9 @@ async def finish_album(
     # The same lock the dispatcher takes for this user's updates: FSM data changes one at a time.
     batch: training.PhotoBatch | None = None
     async with isolation.lock(state.key):
+        data = await state.get_data()
         if await state.get_state() == TrainModel.photos.state:
-            kept = list((await state.get_data()).get("photos", []))
+            kept = list(data.get("photos", []))
             batch = training.add_photos(kept, checked, settings.max_photos)
             await state.update_data(photos=kept)
     if batch is None:  # the wizard was cancelled or moved on while the album arrived
@@ -194,7 +200,7 @@ async def finish_album(
             ),
         )
         return
-    await answer_batch(bot, state.key.chat_id, batch, settings)
+    await answer_batch(bot, state.key.chat_id, batch, settings, data["wizard"])
 
 
 async def not_a_photo(message: Message) -> None:
@@ -205,11 +211,11 @@ async def not_a_photo(message: Message) -> None:
 
 async def clear_photos(query: CallbackQuery, state: FSMContext, settings: Settings) -> None:
     await query.answer(_("Photos cleared."))
-    await state.update_data(photos=[])
+    data = await state.update_data(photos=[])
     if isinstance(query.message, Message):
         await query.message.answer(
             views.progress(0, settings.min_photos, settings.max_photos),
-            reply_markup=kb.photos_keyboard(0, settings.min_photos),
+            reply_markup=kb.photos_keyboard(0, settings.min_photos, data["wizard"]),
         )
 
 
@@ -238,7 +244,7 @@ async def show_summary(
                 balance,
             ),
             reply_markup=kb.confirm_keyboard(
-                enough_credits=balance >= settings.train_cost, retry=retry
+                data["wizard"], enough_credits=balance >= settings.train_cost, retry=retry
             ),
         )
 
@@ -252,11 +258,12 @@ async def start_pressed(
 async def back_to_photos(query: CallbackQuery, state: FSMContext, settings: Settings) -> None:
     await query.answer()
     await state.set_state(TrainModel.photos)
-    total = len((await state.get_data()).get("photos", []))
+    data = await state.get_data()
+    total = len(data.get("photos", []))
     if isinstance(query.message, Message):
         await query.message.answer(
             views.progress(total, settings.min_photos, settings.max_photos),
-            reply_markup=kb.photos_keyboard(total, settings.min_photos),
+            reply_markup=kb.photos_keyboard(total, settings.min_photos, data["wizard"]),
         )
 
 
@@ -328,6 +335,7 @@ async def run_job(
     if result.failures:
         await bot.send_message(chat_id, views.failures(result.failures))
     async with isolation.lock(state.key):
+        wizard = (await state.get_data()).get("wizard", "")
         if await state.get_state() != TrainModel.submitting.state:
             pass  # the user cancelled or started over meanwhile: leave their new state alone
         elif result.started:
@@ -345,13 +353,13 @@ async def run_job(
         await bot.send_message(
             chat_id,
             views.too_few_after_check(total, settings.min_photos),
-            reply_markup=kb.photos_keyboard(total, settings.min_photos),
+            reply_markup=kb.photos_keyboard(total, settings.min_photos, wizard),
         )
     else:
         await bot.send_message(
             chat_id,
             views.not_accepted(),
-            reply_markup=kb.confirm_keyboard(enough_credits=True, retry=True),
+            reply_markup=kb.confirm_keyboard(wizard, enough_credits=True, retry=True),
         )
 
 
@@ -369,36 +377,56 @@ async def submitting_pressed(query: CallbackQuery) -> None:
     await query.answer(_("This training is already being started."))
 
 
+async def current_wizard(
+    query: CallbackQuery, callback_data: TrainCallback | ModelTypeCallback, state: FSMContext
+) -> bool:
+    """A button of an earlier run of the wizard is stale even at the same step."""
+    return bool(callback_data.wizard == (await state.get_data()).get("wizard"))
+
+
 def create_router() -> Router:
     router = Router(name="train")
     router.message.register(train_command, Command("train"))
     router.callback_query.register(train_button, MenuCallback.filter(F.action == MenuAction.TRAIN))
     router.message.register(name_entered, TrainModel.name, F.text)
     router.message.register(name_not_text, TrainModel.name)
-    router.callback_query.register(type_chosen, TrainModel.model_type, ModelTypeCallback.filter())
+    router.callback_query.register(
+        type_chosen, TrainModel.model_type, ModelTypeCallback.filter(), current_wizard
+    )
     router.message.register(photo_received, TrainModel.photos, F.photo | F.document)
     router.message.register(not_a_photo, TrainModel.photos)
     photos_step = (TrainModel.photos,)
     router.callback_query.register(
-        clear_photos, StateFilter(*photos_step), TrainCallback.filter(F.action == TrainAction.CLEAR)
+        clear_photos,
+        StateFilter(*photos_step),
+        TrainCallback.filter(F.action == TrainAction.CLEAR),
+        current_wizard,
     )
     router.callback_query.register(
         start_pressed,
         StateFilter(*photos_step),
         TrainCallback.filter(F.action == TrainAction.START),
+        current_wizard,
     )
     router.callback_query.register(
-        confirm_pressed, TrainModel.confirm, TrainCallback.filter(F.action == TrainAction.CONFIRM)
+        confirm_pressed,
+        TrainModel.confirm,
+        TrainCallback.filter(F.action == TrainAction.CONFIRM),
+        current_wizard,
     )
     router.callback_query.register(
-        back_to_photos, TrainModel.confirm, TrainCallback.filter(F.action == TrainAction.BACK)
+        back_to_photos,
+        TrainModel.confirm,
+        TrainCallback.filter(F.action == TrainAction.BACK),
+        current_wizard,
     )
     router.callback_query.register(
-        submitting_pressed, TrainModel.submitting, TrainCallback.filter()
+        submitting_pressed, TrainModel.submitting, TrainCallback.filter(), current_wizard
     )
     router.callback_query.register(
         cancel_pressed,
         StateFilter(TrainModel.name, TrainModel.model_type, TrainModel.photos, TrainModel.confirm),
         TrainCallback.filter(F.action == TrainAction.CANCEL),
+        current_wizard,
     )
     return router

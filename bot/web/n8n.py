@@ -9,7 +9,8 @@ from __future__ import annotations
 import hmac
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
@@ -35,6 +36,7 @@ I18N_KEY: web.AppKey[I18n] = web.AppKey("i18n", I18n)
 BACKGROUND_KEY: web.AppKey[BackgroundTasks] = web.AppKey("background", BackgroundTasks)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+StatusT = TypeVar("StatusT")
 routes = web.RouteTableDef()
 
 
@@ -88,6 +90,34 @@ def uuid_field(body: dict[str, Any], name: str) -> str | None:
         raise BadBody(f"{name} must be a UUID") from None
 
 
+@dataclass(frozen=True)
+class Report(Generic[StatusT]):
+    """The common part of N8N's status callbacks."""
+
+    job_id: str
+    request_id: str | None
+    status: StatusT
+    error: str | None
+    body: dict[str, Any]
+
+
+async def read_report(
+    request: web.Request, id_field: str, statuses: dict[str, StatusT]
+) -> Report[StatusT]:
+    body = await json_object(request)
+    job_id = text_field(body, id_field, required=True)
+    status = statuses.get(str(body.get("status")))
+    if status is None:
+        raise BadBody(f"status must be one of {sorted(statuses)}")
+    return Report(
+        job_id=str(job_id),
+        request_id=uuid_field(body, "request_id"),
+        status=status,
+        error=text_field(body, "error", required=False),
+        body=body,
+    )
+
+
 MODEL_REPORTS = {
     "training": ModelStatus.TRAINING,
     "ready": ModelStatus.READY,
@@ -98,18 +128,13 @@ MODEL_REPORTS = {
 @routes.post("/n8n/model-status")
 async def model_status(request: web.Request) -> web.Response:
     try:
-        body = await json_object(request)
-        model_id = text_field(body, "model_id", required=True)
-        request_id = uuid_field(body, "request_id")
-        status = MODEL_REPORTS.get(str(body.get("status")))
-        if status is None:
-            raise BadBody(f"status must be one of {sorted(MODEL_REPORTS)}")
-        error = text_field(body, "error", required=False)
+        report = await read_report(request, "model_id", MODEL_REPORTS)
     except BadBody as problem:
         return web.json_response({"error": str(problem)}, status=400)
-    assert model_id is not None
     try:
-        change = await training.apply_status(model_id, request_id, status, error)
+        change = await training.apply_status(
+            report.job_id, report.request_id, report.status, report.error
+        )
     except training.StatusUnknown:
         return web.json_response({"error": "unknown model_id"}, status=404)
     if change.changed and change.model.status in (ModelStatus.READY, ModelStatus.FAILED):
@@ -155,19 +180,14 @@ def image_urls(body: dict[str, Any]) -> list[str]:
 @routes.post("/n8n/prompt-status")
 async def prompt_status(request: web.Request) -> web.Response:
     try:
-        body = await json_object(request)
-        prompt_id = text_field(body, "prompt_id", required=True)
-        request_id = uuid_field(body, "request_id")
-        status = PROMPT_REPORTS.get(str(body.get("status")))
-        if status is None:
-            raise BadBody(f"status must be one of {sorted(PROMPT_REPORTS)}")
-        images = image_urls(body)
-        error = text_field(body, "error", required=False)
+        report = await read_report(request, "prompt_id", PROMPT_REPORTS)
+        images = image_urls(report.body)
     except BadBody as problem:
         return web.json_response({"error": str(problem)}, status=400)
-    assert prompt_id is not None
     try:
-        change = await generation.apply_status(prompt_id, request_id, status, images, error)
+        change = await generation.apply_status(
+            report.job_id, report.request_id, report.status, images, report.error
+        )
     except generation.StatusUnknown:
         return web.json_response({"error": "unknown prompt_id"}, status=404)
     job = change.job

@@ -121,3 +121,23 @@ async def test_jobs_that_never_started_give_their_credits_back(
     assert "could not be started" in (await user.expect("sendMessage")).body
     assert await reconciler.release_stuck_jobs(app.bot, app.i18n) == 0  # once only
     assert await credits.balance_of(6010) == 150
+
+
+async def test_credits_shows_the_latest_movements_in_plain_words(
+    start_bot: StartBot, tg: FakeTelegram
+) -> None:
+    await start_bot(start_credits=150)
+    user = tg.user(6020)
+    await user.send_text("/start")
+    await user.expect("sendMessage")
+    await credits.move(6020, -100, LedgerReason.RESERVE_TRAINING, "job-a")
+    await credits.release(LedgerReason.RESERVE_TRAINING, "job-a")
+    await user.send_text("/credits")
+    text = (await user.expect("sendMessage")).body
+    assert "Your balance: 150 credits." in text
+    lines = text.split("Latest movements\n", 1)[1].splitlines()
+    assert [line.split(" · ")[:2] for line in lines] == [
+        ["+100", "returned: the job did not go through"],
+        ["-100", "model training"],
+        ["+150", "welcome bonus"],
+    ]

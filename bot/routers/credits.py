@@ -1,34 +1,27 @@
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
 from bot.keyboards.menu import MenuAction, MenuCallback
 from bot.models import User
+from bot.services import credits
+from bot.views.credits import balance_text
 
 
-def credits_text(user: User, settings: Settings) -> str:
-    return _(
-        "💳 Your balance: <b>{balance}</b> credits.\n\n"
-        "Training a model costs {train_cost} credits; one generation ({images} images) "
-        "costs {generate_cost} credits."
-    ).format(
-        balance=user.credits,
-        train_cost=settings.train_cost,
-        generate_cost=settings.generate_cost,
-        images=settings.images_per_prompt,
-    )
+async def credits_message(user: User, settings: Settings) -> str:
+    entries = await credits.recent_entries(user.telegram_id)
+    return balance_text(await credits.balance_of(user.telegram_id), entries, settings)
 
 
 async def credits_command(message: Message, user: User, settings: Settings) -> None:
-    await message.answer(credits_text(user, settings))
+    await message.answer(await credits_message(user, settings))
 
 
 async def credits_button(query: CallbackQuery, user: User, settings: Settings) -> None:
     await query.answer()
     if query.message is not None:
-        await query.message.answer(credits_text(user, settings))
+        await query.message.answer(await credits_message(user, settings))
 
 
 def create_router() -> Router:

@@ -4,6 +4,8 @@ import asyncio
 import contextlib
 import sys
 
+from aiogram.exceptions import TelegramUnauthorizedError
+
 from bot.config import ConfigError, load_settings
 
 
@@ -17,8 +19,16 @@ def main() -> int:
     from bot.log import setup_logging
 
     setup_logging(settings)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(settings))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run(settings))
+    except TelegramUnauthorizedError:
+        print(
+            "Configuration error: Telegram rejected TELEGRAM_BOT_TOKEN (401 Unauthorized); "
+            "copy the token again from @BotFather",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 

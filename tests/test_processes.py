@@ -143,3 +143,24 @@ async def test_two_replicas_start_at_once_on_an_empty_postgres(tmp_path: Path) -
     migration_files = sorted(path.stem for path in (ROOT / "bot" / "migrations").glob("0*.py"))
     assert sorted(row["name"] for row in applied) == migration_files  # each applied once
     assert users == 1
+
+
+async def test_a_token_telegram_rejects_stops_with_one_clear_line(tmp_path: Path) -> None:
+    async with FakeTelegram(token=TOKEN) as tg:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            cwd=tmp_path,
+            env={
+                **bot_environment(TELEGRAM_API_URL=tg.base_url, PORT=str(free_port())),
+                "TELEGRAM_BOT_TOKEN": "987654321:revoked-token-of-another-bot-xx",
+            },
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    log = stderr.decode()
+    assert process.returncode == 2, log
+    assert "Telegram rejected TELEGRAM_BOT_TOKEN" in log.splitlines()[-1]
+    assert "Traceback" not in log

@@ -118,6 +118,8 @@ async def test_twelve_images_come_as_albums_of_ten_and_two(
     first = await user.expect("sendMediaGroup")
     second = await user.expect("sendMediaGroup")
     assert (len(first.media), len(second.media)) == (10, 2)
+    albums = [c for c in tg.calls if c.method == "sendMediaGroup" and c.status == 200]
+    assert albums[1].time - albums[0].time >= 0.9  # one album per second in a chat
     assert first.media[0].get("caption") and not second.media[0].get("caption")
     await expect_text(user, "Here are your portraits")
 

@@ -34,6 +34,7 @@ from bot.services.background import BackgroundTasks
 from bot.services.delivery import send_images
 from bot.services.n8n import N8NClient
 from bot.services.presets import preset
+from bot.services.shared import SharedStore
 from bot.states import GenerateImages
 from bot.views import generation as views
 
@@ -284,7 +285,7 @@ async def history_command(message: Message, user: User) -> None:
 
 
 async def resend_pressed(
-    query: CallbackQuery, callback_data: ResendCallback, bot: Bot, user: User
+    query: CallbackQuery, callback_data: ResendCallback, bot: Bot, user: User, store: SharedStore
 ) -> None:
     job = await Prompt.get_or_none(id=callback_data.job, user_id=user.telegram_id)
     if job is None or not job.images:
@@ -292,12 +293,17 @@ async def resend_pressed(
         return
     await query.answer()
     known = [image["file_id"] for image in job.images if image.get("file_id")]
+    caption = views.caption(job.prompt)
     if len(known) == len(job.images):
-        await send_images(bot, user.telegram_id, known, views.caption(job.prompt), by_file_id=True)
-    else:  # never delivered completely: fall back to the URLs
-        urls = [image["url"] for image in job.images]
-        file_ids = await send_images(bot, user.telegram_id, urls, views.caption(job.prompt))
+        await send_images(bot, store, user.telegram_id, known, caption, by_file_id=True)
+        return
+
+    async def remember(file_ids: list[str | None]) -> None:
         await generation.remember_file_ids(job, file_ids)
+
+    # Never delivered completely: fall back to the URLs.
+    urls = [image["url"] for image in job.images]
+    await send_images(bot, store, user.telegram_id, urls, caption, on_album=remember)
 
 
 def create_router() -> Router:

@@ -5,7 +5,7 @@ downloaded here and uploaded. Flood limits are waited out by the session's Retry
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import aiohttp
 from aiogram import Bot
@@ -22,8 +22,11 @@ from aiogram.types import (
 from loguru import logger
 
 from bot.services.generation import album_sizes
+from bot.services.shared import SharedStore
 
 CAPTION_LIMIT = 1024
+# Telegram accepts about one message a second in a chat; an album is sent as one burst.
+ALBUM_GAP_SECONDS = 1.0
 DOWNLOAD_LIMIT_BYTES = 10 * 2**20  # Telegram's limit for an uploaded photo
 DOWNLOAD_TIMEOUT = aiohttp.ClientTimeout(total=60)
 
@@ -93,13 +96,32 @@ async def _send_patiently(
             await asyncio.sleep(error.retry_after)
 
 
+async def wait_turn(store: SharedStore, chat_id: int) -> None:
+    """One album per chat per ALBUM_GAP_SECONDS, across replicas and across deliveries."""
+    # The turn is a key in Redis shared by replicas: there is no local event to wait on.
+    while True:
+        if await store.claim(f"album-pace:{chat_id}", ALBUM_GAP_SECONDS):
+            return
+        await asyncio.sleep(ALBUM_GAP_SECONDS / 4)
+
+
 async def send_images(
-    bot: Bot, chat_id: int, images: Sequence[str], caption: str, *, by_file_id: bool = False
+    bot: Bot,
+    store: SharedStore,
+    chat_id: int,
+    images: Sequence[str],
+    caption: str,
+    *,
+    by_file_id: bool = False,
+    on_album: Callable[[list[str | None]], Awaitable[None]] | None = None,
 ) -> list[str | None]:
-    """Send `images` (URLs, or Telegram file ids with `by_file_id`); returns the file ids."""
+    """Send `images` (URLs, or Telegram file ids with `by_file_id`); returns the file ids.
+    `on_album` gets the file ids known so far after each album, so a delivery cut short
+    keeps what Telegram already has."""
     file_ids: list[str | None] = []
     offset = 0
     for size in album_sizes(len(images)):
+        await wait_turn(store, chat_id)
         chunk = list(images[offset : offset + size])
         first_caption = caption if offset == 0 else None
         offset += size
@@ -114,4 +136,6 @@ async def send_images(
                 for number, url in enumerate(chunk, start=offset - size + 1)
             ]
             file_ids += await _send_patiently(bot, chat_id, uploads, first_caption)
+        if on_album is not None:
+            await on_album(file_ids)
     return file_ids

@@ -26,8 +26,10 @@ from bot.services import generation, training, users
 from bot.services.background import BackgroundTasks
 from bot.services.delivery import ImageUnavailable, send_images
 from bot.services.notifications import locale_of, notify
+from bot.services.shared import SharedStore
 from bot.views import generation as generation_views
 from bot.views import training as training_views
+from bot.web.health import STORE_KEY
 
 N8N_PREFIX = "/n8n/"
 SETTINGS_KEY: web.AppKey[Settings] = web.AppKey("settings", Settings)
@@ -197,19 +199,29 @@ async def prompt_status(request: web.Request) -> web.Response:
         if job.status == PromptStatus.READY:
             # Answer N8N now; sending albums may wait out Telegram's limits.
             request.app[BACKGROUND_KEY].spawn(
-                deliver(bot, i18n, user, job), name=f"delivery {job.request_id}"
+                deliver(bot, i18n, request.app[STORE_KEY], user, job),
+                name=f"delivery {job.request_id}",
             )
         else:
             await notify(bot, i18n, user, lambda: (generation_views.failed(job), None))
     return web.json_response({"ok": True, "changed": change.changed, "status": job.status.value})
 
 
-async def deliver(bot: Bot, i18n: I18n, user: User, job: Prompt) -> None:
+async def deliver(bot: Bot, i18n: I18n, store: SharedStore, user: User, job: Prompt) -> None:
     urls = [image["url"] for image in job.images or []]
+
+    async def remember(file_ids: list[str | None]) -> None:
+        await generation.remember_file_ids(job, file_ids)
+
     with i18n.context(), i18n.use_locale(locale_of(i18n, user)):
         try:
-            file_ids = await send_images(
-                bot, user.telegram_id, urls, generation_views.caption(job.prompt)
+            await send_images(
+                bot,
+                store,
+                user.telegram_id,
+                urls,
+                generation_views.caption(job.prompt),
+                on_album=remember,
             )
         except TelegramForbiddenError:
             await users.mark_blocked(user.telegram_id)
@@ -218,7 +230,6 @@ async def deliver(bot: Bot, i18n: I18n, user: User, job: Prompt) -> None:
             logger.warning("could not deliver generation {}: {}", job.request_id, error)
             await notify(bot, i18n, user, lambda: (generation_views.undelivered(), None))
             return
-        await generation.remember_file_ids(job, file_ids)
         await bot.send_message(
             user.telegram_id,
             generation_views.delivered(),

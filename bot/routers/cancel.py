@@ -18,11 +18,16 @@ def describe(state: str | None) -> str | None:
     return _("Cancelled.")
 
 
-async def cancel(message: Message, state: FSMContext) -> None:
+async def cancel_and_say(target: Message, state: FSMContext) -> None:
+    """Clear whatever wizard is running and say what was cancelled (command or button)."""
     cancelled = describe(await state.get_state())
     await state.clear()
     text = cancelled or _("There is nothing to cancel.")
-    await message.answer(text, reply_markup=main_menu())
+    await target.answer(text, reply_markup=main_menu())
+
+
+async def cancel(message: Message, state: FSMContext) -> None:
+    await cancel_and_say(message, state)
 
 
 def create_router() -> Router:

@@ -27,6 +27,7 @@ from bot.keyboards.generate import (
 from bot.keyboards.menu import MenuAction, MenuCallback, main_menu
 from bot.keyboards.train import retrain_keyboard
 from bot.models import ModelStatus, PortraitModel, Prompt, User
+from bot.routers.cancel import cancel_and_say
 from bot.routers.jobs import launch_reserved
 from bot.routers.train import not_configured_text
 from bot.services import credits, generation
@@ -243,12 +244,10 @@ async def run_job(
 
 async def cancel_pressed(query: CallbackQuery, state: FSMContext) -> None:
     await query.answer()
-    await state.clear()
     if isinstance(query.message, Message):
-        await query.message.answer(
-            _("Portrait generation set-up cancelled. No credits were spent."),
-            reply_markup=main_menu(),
-        )
+        await cancel_and_say(query.message, state)
+    else:
+        await state.clear()
 
 
 async def submitting_pressed(query: CallbackQuery) -> None:

@@ -21,6 +21,7 @@ from bot.keyboards import train as kb
 from bot.keyboards.menu import MenuAction, MenuCallback, main_menu
 from bot.keyboards.train import ModelTypeCallback, TrainAction, TrainCallback
 from bot.models import ModelType, User
+from bot.routers.cancel import cancel_and_say
 from bot.routers.jobs import launch_reserved
 from bot.services import credits, training
 from bot.services.albums import AlbumCollector
@@ -365,12 +366,10 @@ async def run_job(
 
 async def cancel_pressed(query: CallbackQuery, state: FSMContext) -> None:
     await query.answer()
-    await state.clear()
     if isinstance(query.message, Message):
-        await query.message.answer(
-            _("Model training set-up cancelled. Your photos were not sent anywhere."),
-            reply_markup=main_menu(),
-        )
+        await cancel_and_say(query.message, state)
+    else:
+        await state.clear()
 
 
 async def submitting_pressed(query: CallbackQuery) -> None:

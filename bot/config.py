@@ -17,8 +17,20 @@ _TOKEN_RE = re.compile(r"^\d+:[\w-]{20,}$")
 _WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # Telegram's rule for secret_token
 
 
+DEFAULT_CREDIT_PACKAGES = "100:50,300:135,1000:400"
+MAX_STARS_PER_INVOICE = 10_000
+
+
 class ConfigError(Exception):
     """A missing or malformed setting; the message is one line naming the variable."""
+
+
+@dataclass(frozen=True)
+class CreditPackage:
+    """What one invoice sells: `credits` for `stars` Telegram Stars."""
+
+    credits: int
+    stars: int
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,6 +47,11 @@ class Settings:
     n8n_secret: str = ""
     callback_base_url: str | None = None
     admin_ids: frozenset[int] = field(default_factory=frozenset)
+    credit_packages: tuple[CreditPackage, ...] = field(
+        default_factory=lambda: _credit_packages(DEFAULT_CREDIT_PACKAGES)
+    )
+    # Where /paysupport sends people (e.g. "@portrait_support" or an e-mail address).
+    support_contact: str = ""
     start_credits: int = 0
     train_cost: int = 100
     generate_cost: int = 10
@@ -119,6 +136,29 @@ def _admin_ids(raw: str) -> frozenset[int]:
     return frozenset(ids)
 
 
+def _credit_packages(raw: str) -> tuple[CreditPackage, ...]:
+    packages: list[CreditPackage] = []
+    for part in raw.replace(" ", "").split(","):
+        if not part:
+            continue
+        credits, _, stars = part.partition(":")
+        if not (credits.isdigit() and stars.isdigit()):
+            raise ConfigError(
+                "CREDIT_PACKAGES must be credits:stars pairs separated by commas "
+                f"(e.g. {DEFAULT_CREDIT_PACKAGES}), got {part!r}"
+            )
+        package = CreditPackage(credits=int(credits), stars=int(stars))
+        if package.credits < 1 or not 1 <= package.stars <= MAX_STARS_PER_INVOICE:
+            raise ConfigError(
+                f"CREDIT_PACKAGES: {part!r} needs at least 1 credit and 1 to "
+                f"{MAX_STARS_PER_INVOICE} stars"
+            )
+        if package.credits in {known.credits for known in packages}:
+            raise ConfigError(f"CREDIT_PACKAGES lists {package.credits} credits twice")
+        packages.append(package)
+    return tuple(packages)
+
+
 def _database_url_problem(url: str) -> None:
     expand_db_url(url)
 
@@ -165,6 +205,8 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
                 or (webhook_url.rstrip("/") if webhook_url else None)
             ),
             admin_ids=_admin_ids(env.str("ADMIN_TELEGRAM_ID", "")),
+            credit_packages=_credit_packages(env.str("CREDIT_PACKAGES", DEFAULT_CREDIT_PACKAGES)),
+            support_contact=env.str("SUPPORT_CONTACT", "").strip(),
             start_credits=env.int("START_CREDITS", 0, validate=non_negative),
             train_cost=env.int("TRAIN_COST", 100, validate=non_negative),
             generate_cost=env.int("GENERATE_COST", 10, validate=non_negative),

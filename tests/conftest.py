@@ -36,7 +36,8 @@ ADMIN_ID = 900_000_001
 WEBHOOK_SECRET = "test-webhook-secret"
 PG_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgres://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
-TABLES = ("credit_ledger", "telegram_prompts", "telegram_models", "telegram_users")
+# Lets two test runs share one PostgreSQL server without touching each other's databases.
+DB_PREFIX = os.environ.get("TEST_DB_PREFIX", "portrait_test")
 
 BACKENDS = ("embedded", "replicas")
 
@@ -79,7 +80,7 @@ def schema_version() -> str:
 
 async def worker_database() -> str:
     """This worker's own PostgreSQL database, created once per schema, emptied before each test."""
-    prefix = f"portrait_test_{worker_number()}_"
+    prefix = f"{DB_PREFIX}_{worker_number()}_"
     name = prefix + schema_version()
     admin = await asyncpg.connect(PG_DSN)
     try:
@@ -99,8 +100,8 @@ async def worker_database() -> str:
     connection = await asyncpg.connect(url)
     try:
         present = await connection.fetch(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename = ANY($1)",
-            list(TABLES),
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+            "AND tablename NOT LIKE 'tortoise%'"
         )
         if present:
             tables = ", ".join(row["tablename"] for row in present)

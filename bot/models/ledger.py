@@ -33,6 +33,8 @@ class CreditEntry(Model):
     reason = fields.CharEnumField(LedgerReason, max_length=32)
     reference = fields.CharField(max_length=128)
     balance_after = fields.IntField()
+    # Why, in words (an admin's or N8N's reason), shown to the user in /credits.
+    note = fields.TextField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

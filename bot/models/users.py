@@ -9,6 +9,8 @@ class UserStatus(StrEnum):
     ACTIVE = "active"
     BLOCKED = "blocked"  # the user blocked the bot (my_chat_member: kicked)
     BANNED = "banned"  # set by an admin; nothing the user does overwrites it
+    # The anonymous holder of a deleted user's payments and ledger (telegram_id is opaque).
+    ERASED = "erased"
 
 
 class User(Model):

@@ -29,6 +29,7 @@ from bot.db import close_database, init_database
 from bot.fsm import ExpiringMemoryStorage
 from bot.i18n import PoI18n, create_i18n
 from bot.middlewares import (
+    BannedUserMiddleware,
     FloodMiddleware,
     PrivateChatsOnlyMiddleware,
     UpdateDedupMiddleware,
@@ -111,6 +112,9 @@ def create_dispatcher(
     dispatcher.update.outer_middleware(PrivateChatsOnlyMiddleware())
     dispatcher.update.outer_middleware(UserMiddleware(settings))
     UserLocaleMiddleware(i18n).setup(dispatcher)
+    banned = BannedUserMiddleware(store)  # after the locale: its notice is translated
+    dispatcher.message.outer_middleware(banned)
+    dispatcher.callback_query.outer_middleware(banned)
     dispatcher.message.outer_middleware(FloodMiddleware(store, settings.flood_messages_per_second))
     dispatcher.include_routers(*feature_routers())
     return dispatcher
@@ -135,10 +139,12 @@ class BotApp:
     _runner: web.AppRunner | None = field(default=None, init=False)
     _site: web.TCPSite | None = field(default=None, init=False)
     _webhook_handler: SimpleRequestHandler | None = field(default=None, init=False)
-    _sweeper: asyncio.Task[None] | None = field(default=None, init=False)
-    _stop_sweeping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    # Set when the replica begins to stop: periodic workers and broadcasts end their turn.
+    stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _workers: list[asyncio.Task[None]] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
+        self.dispatcher["stopping"] = self.stopping
         self.web_app = create_web_app(self)
         if self.settings.uses_webhook:
             self._webhook_handler = SimpleRequestHandler(
@@ -171,12 +177,12 @@ class BotApp:
             self.settings.port,
             "webhook" if self.settings.uses_webhook else "polling",
         )
-        await register_commands(self.bot, self.i18n)
+        await register_commands(self.bot, self.i18n, self.settings.admin_ids)
         if self.settings.uses_webhook:
             await self._ensure_webhook()
-        self._sweeper = asyncio.create_task(
-            sweep_until(self._stop_sweeping, self.bot, self.i18n, self.store)
-        )
+        self._workers = [
+            asyncio.create_task(sweep_until(self.stopping, self.bot, self.i18n, self.store)),
+        ]
 
     def _webhook_fingerprint(self) -> str:
         wanted = f"{self.settings.webhook_endpoint}|{self.settings.webhook_secret}|"
@@ -239,9 +245,8 @@ class BotApp:
         """Drain, then close: /readyz turns 503 and no new connection is accepted, updates
         already received finish, and only then do the connections close."""
         self.lifecycle.draining = True
-        if self._sweeper is not None:
-            self._stop_sweeping.set()
-            await self._sweeper
+        self.stopping.set()
+        await asyncio.gather(*self._workers)
         if self._site is not None:
             await self._site.stop()
         await self.finish_in_flight()

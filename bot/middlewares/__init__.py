@@ -1,5 +1,6 @@
 """Dispatcher middlewares, in the order they run for an update."""
 
+from bot.middlewares.banned import BannedUserMiddleware
 from bot.middlewares.dedup import UpdateDedupMiddleware
 from bot.middlewares.i18n import UserLocaleMiddleware
 from bot.middlewares.private import PrivateChatsOnlyMiddleware
@@ -7,6 +8,7 @@ from bot.middlewares.throttling import FloodMiddleware
 from bot.middlewares.users import UserMiddleware
 
 __all__ = [
+    "BannedUserMiddleware",
     "FloodMiddleware",
     "PrivateChatsOnlyMiddleware",
     "UpdateDedupMiddleware",

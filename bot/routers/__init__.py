@@ -4,6 +4,7 @@ e.g. two replicas in a test). The fallback router goes last: it takes what nothi
 from aiogram import Router
 
 from bot.routers import (
+    admin,
     cancel,
     credits,
     errors,
@@ -13,11 +14,27 @@ from bot.routers import (
     language,
     membership,
     models,
+    payments,
     start,
     train,
 )
 
 
 def feature_routers() -> list[Router]:
-    features = (errors, membership, cancel, start, help, language, credits, train, generate, models)
+    # Payments first: a successful payment is credited whatever wizard the user is in.
+    # Admin routers next: their IsAdmin filter lets everyone else fall through.
+    features = (
+        errors,
+        payments,
+        admin,
+            membership,
+        cancel,
+        start,
+        help,
+        language,
+        credits,
+            train,
+        generate,
+        models,
+    )
     return [feature.create_router() for feature in features] + [fallback.create_router()]

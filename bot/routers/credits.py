@@ -3,6 +3,7 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
 from bot.config import Settings
+from bot.keyboards.credits import credits_keyboard
 from bot.keyboards.menu import MenuAction, MenuCallback
 from bot.models import User
 from bot.services import credits
@@ -15,13 +16,19 @@ async def credits_message(user: User, settings: Settings) -> str:
 
 
 async def credits_command(message: Message, user: User, settings: Settings) -> None:
-    await message.answer(await credits_message(user, settings))
+    await message.answer(
+        await credits_message(user, settings),
+        reply_markup=credits_keyboard(can_buy=bool(settings.credit_packages)),
+    )
 
 
 async def credits_button(query: CallbackQuery, user: User, settings: Settings) -> None:
     await query.answer()
     if query.message is not None:
-        await query.message.answer(await credits_message(user, settings))
+        await query.message.answer(
+            await credits_message(user, settings),
+            reply_markup=credits_keyboard(can_buy=bool(settings.credit_packages)),
+        )
 
 
 def create_router() -> Router:

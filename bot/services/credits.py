@@ -60,6 +60,7 @@ async def move_in(
     delta: int,
     reason: LedgerReason,
     reference: str,
+    note: str | None = None,
 ) -> int:
     """The movement inside the caller's transaction; returns the new balance.
 
@@ -78,12 +79,41 @@ async def move_in(
         reason=reason,
         reference=reference,
         balance_after=balance,
+        note=note,
         using_db=connection,
     )
     return balance
 
 
-async def move(telegram_id: int, delta: int, reason: LedgerReason, reference: str) -> Movement:
+async def take_back_in(
+    connection: BaseDBAsyncClient,
+    telegram_id: int,
+    up_to: int,
+    reason: LedgerReason,
+    reference: str,
+    note: str | None = None,
+) -> int:
+    """Take `up_to` credits, or the whole balance when it is smaller (a refund or a negative
+    grant never drives a balance below zero); always records the movement, even of 0.
+    Returns how many were taken. The row lock keeps a concurrent spend from slipping between
+    reading the balance and taking it."""
+    user = (
+        await User.filter(telegram_id=telegram_id).using_db(connection).select_for_update().first()
+    )
+    if user is None:
+        raise UnknownUser(telegram_id)
+    taken = min(up_to, user.credits)
+    await move_in(connection, telegram_id, -taken, reason, reference, note)
+    return taken
+
+
+async def move(
+    telegram_id: int,
+    delta: int,
+    reason: LedgerReason,
+    reference: str,
+    note: str | None = None,
+) -> Movement:
     """Apply `delta` once for (reason, reference), in its own transaction. Raises
     InsufficientCredits rather than letting a balance go below zero."""
     try:
@@ -96,7 +126,7 @@ async def move(telegram_id: int, delta: int, reason: LedgerReason, reference: st
                 .exists()
             ):
                 raise AlreadyApplied(reason, reference)
-            balance = await move_in(connection, telegram_id, delta, reason, reference)
+            balance = await move_in(connection, telegram_id, delta, reason, reference, note)
     except (IntegrityError, AlreadyApplied):
         # The same event was recorded before: the whole transaction rolled back, nothing moved.
         return Movement(delta=0, balance=await balance_of(telegram_id), applied=False)

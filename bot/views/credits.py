@@ -1,7 +1,9 @@
+from aiogram import html
 from aiogram.utils.i18n import gettext as _
 
-from bot.config import Settings
-from bot.models import CreditEntry, LedgerReason
+from bot.config import CreditPackage, Settings
+from bot.models import CreditEntry, LedgerReason, Payment, PaymentStatus
+from bot.services.payments import CheckoutProblem, Receipt
 
 
 def with_shortfall(text: str, cost: int, balance: int) -> str:
@@ -43,8 +45,107 @@ def balance_text(balance: int, entries: list[CreditEntry], settings: Settings) -
     )
     if entries:
         lines = [
-            f"{entry.delta:+d} · {reason_label(entry.reason)} · {entry.created_at:%Y-%m-%d}"
+            f"{entry.delta:+d} · {reason_label(entry.reason)}"
+            + (f" ({html.quote(entry.note)})" if entry.note else "")
+            + f" · {entry.created_at:%Y-%m-%d}"
             for entry in entries
         ]
         text += "\n\n" + _("<b>Latest movements</b>\n{lines}").format(lines="\n".join(lines))
     return text
+
+
+def packages_text() -> str:
+    return _(
+        "⭐ Choose a package. You pay with Telegram Stars right in Telegram; "
+        "the credits arrive the moment the payment goes through."
+    )
+
+
+def invoice_texts(package: CreditPackage) -> tuple[str, str]:
+    """The invoice's title and description."""
+    return (
+        _("{credits} credits").format(credits=package.credits),
+        _("Credits for training models and generating portraits in this bot."),
+    )
+
+
+def checkout_refusal(problem: CheckoutProblem) -> str:
+    """Shown by Telegram in the payment form: plain text, no HTML."""
+    if problem == CheckoutProblem.BANNED:
+        return _("Payments are not available for your account.")
+    return _(
+        "This package is no longer on sale at this price. "
+        "Open /credits and choose one of the current packages."
+    )
+
+
+def receipt_text(receipt: Receipt, charge_id: str) -> str:
+    return _(
+        "✅ Payment received: {stars} ⭐ for <b>{credits}</b> credits.\n"
+        "Your balance: <b>{balance}</b> credits.\n\n"
+        "Receipt id: <code>{charge_id}</code> (quote it in /paysupport if anything is wrong)."
+    ).format(
+        stars=receipt.stars,
+        credits=receipt.credits,
+        balance=receipt.balance,
+        charge_id=html.quote(charge_id),
+    )
+
+
+def payment_needs_review(charge_id: str) -> str:
+    return _(
+        "Your payment went through, but I could not match it to a package. "
+        "The team has been told and will sort it out; your receipt id is <code>{charge_id}</code>."
+    ).format(charge_id=html.quote(charge_id))
+
+
+def pay_support_text(settings: Settings, recent: list[Payment]) -> str:
+    contact = (
+        _("Write to {contact}").format(contact=html.quote(settings.support_contact))
+        if settings.support_contact
+        else _(
+            "Send <code>/paysupport your message</code>: it goes to the team, who will reply "
+            "to you in Telegram,"
+        )
+    )
+    text = _(
+        "💬 <b>Payment support</b>\n\n"
+        "{contact} with your receipt id and what went wrong.\n\n"
+        "Credits you bought stay on your balance until you use them. If a payment was taken "
+        "but no credits arrived, or you bought by mistake and have not used the credits, "
+        "the team refunds the Stars to your Telegram account."
+    ).format(contact=contact)
+    if recent:
+        lines = [
+            f"{payment.created_at:%Y-%m-%d} · {payment.stars} ⭐ · {payment.credits} · "
+            f"<code>{html.quote(payment.charge_id)}</code>"
+            + (" · " + _("refunded") if payment.status == PaymentStatus.REFUNDED else "")
+            for payment in recent
+        ]
+        text += "\n\n" + _("<b>Your payments</b>\n{lines}").format(lines="\n".join(lines))
+    return text
+
+
+def support_request_sent() -> str:
+    return _("📨 Sent to the team. They will reply to you in Telegram.")
+
+
+def support_request_for_admins(user_id: int, name: str, text: str, recent: list[Payment]) -> str:
+    """What admins receive from /paysupport (in the admin's language)."""
+    charges = ", ".join(f"<code>{html.quote(p.charge_id)}</code>" for p in recent) or "—"
+    return _(
+        "💬 Payment support request from {name} (id <code>{user_id}</code>):\n\n{text}\n\n"
+        "Recent charges: {charges}"
+    ).format(
+        name=html.link(html.quote(name), f"tg://user?id={user_id}"),
+        user_id=user_id,
+        text=html.quote(text),
+        charges=charges,
+    )
+
+
+def grant_notice(amount: int, reason: str | None, balance: int) -> str:
+    text = _("🎁 You received {amount} credits.").format(amount=amount)
+    if reason:
+        text += "\n" + _("Reason: {reason}").format(reason=html.quote(reason))
+    return text + "\n" + _("Your balance: <b>{balance}</b> credits.").format(balance=balance)

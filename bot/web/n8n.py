@@ -20,13 +20,23 @@ from loguru import logger
 
 from bot.config import Settings
 from bot.keyboards.generate import after_delivery_keyboard
+from bot.keyboards.menu import MenuAction, menu_button
 from bot.keyboards.train import generate_keyboard
-from bot.models import ModelStatus, Prompt, PromptStatus, User
-from bot.services import generation, training, users
+from bot.models import (
+    CreditEntry,
+    LedgerReason,
+    ModelStatus,
+    Prompt,
+    PromptStatus,
+    User,
+    UserStatus,
+)
+from bot.services import credits, generation, training, users
 from bot.services.background import BackgroundTasks
 from bot.services.delivery import ImageUnavailable, send_images
 from bot.services.notifications import locale_of, notify
 from bot.services.shared import SharedStore
+from bot.views import credits as credits_views
 from bot.views import generation as generation_views
 from bot.views import training as training_views
 from bot.web.health import STORE_KEY
@@ -235,3 +245,67 @@ async def deliver(bot: Bot, i18n: I18n, store: SharedStore, user: User, job: Pro
             generation_views.delivered(),
             reply_markup=after_delivery_keyboard(job),
         )
+
+
+MAX_GRANT_CREDITS = 1_000_000
+MAX_REFERENCE_LENGTH = 128
+MAX_REASON_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class GrantRequest:
+    telegram_id: int
+    amount: int
+    reference: str
+    reason: str | None
+
+
+def read_grant(body: dict[str, Any]) -> GrantRequest:
+    telegram_id, amount = body.get("telegram_id"), body.get("amount")
+    if isinstance(telegram_id, str) and telegram_id.strip().isdigit():
+        telegram_id = int(telegram_id)
+    if not isinstance(telegram_id, int) or isinstance(telegram_id, bool) or telegram_id <= 0:
+        raise BadBody("telegram_id must be a positive integer")
+    if not isinstance(amount, int) or isinstance(amount, bool):
+        raise BadBody("amount must be an integer")
+    if not 1 <= amount <= MAX_GRANT_CREDITS:
+        raise BadBody(f"amount must be between 1 and {MAX_GRANT_CREDITS}")
+    reference = str(text_field(body, "reference", required=True))
+    if len(reference) > MAX_REFERENCE_LENGTH:
+        raise BadBody(f"reference must be at most {MAX_REFERENCE_LENGTH} characters")
+    reason = text_field(body, "reason", required=False)
+    return GrantRequest(
+        telegram_id, amount, reference, reason[:MAX_REASON_LENGTH] if reason else None
+    )
+
+
+@routes.post("/n8n/credits")
+async def grant_credits(request: web.Request) -> web.Response:
+    """Credits granted by a workflow (a promotion, a support case): once per reference."""
+    try:
+        grant = read_grant(await json_object(request))
+    except BadBody as problem:
+        return web.json_response({"error": str(problem)}, status=400)
+    user = await User.get_or_none(telegram_id=grant.telegram_id)
+    if user is None or user.status == UserStatus.ERASED:
+        return web.json_response({"error": "unknown telegram_id"}, status=404)
+    movement = await credits.move(
+        grant.telegram_id, grant.amount, LedgerReason.N8N_GRANT, grant.reference, grant.reason
+    )
+    if not movement.applied:
+        earlier = await CreditEntry.get(reason=LedgerReason.N8N_GRANT, reference=grant.reference)
+        if (earlier.user_id, earlier.delta) != (grant.telegram_id, grant.amount):  # type: ignore[attr-defined]
+            return web.json_response(
+                {"error": "reference already used for a different grant"}, status=409
+            )
+    else:
+        await notify(
+            request.app[BOT_KEY],
+            request.app[I18N_KEY],
+            user,
+            lambda: (
+                credits_views.grant_notice(grant.amount, grant.reason, movement.balance),
+                menu_button(MenuAction.CREDITS),
+            ),
+        )
+    return web.json_response({"ok": True, "applied": movement.applied, "balance": movement.balance})

@@ -1,0 +1,35 @@
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.config import CreditPackage
+from bot.keyboards.menu import MenuAction, MenuCallback
+
+
+class BuyCallback(CallbackData, prefix="buy"):
+    """A package to buy; 0 credits means "show the packages"."""
+
+    credits: int
+
+
+def credits_keyboard(can_buy: bool) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    if can_buy:
+        builder.button(text=_("⭐ Buy credits"), callback_data=BuyCallback(credits=0))
+    builder.button(text=_("☰ Menu"), callback_data=MenuCallback(action=MenuAction.MENU))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def packages_keyboard(packages: tuple[CreditPackage, ...]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for package in packages:
+        builder.button(
+            text=_("{credits} credits — {stars} ⭐").format(
+                credits=package.credits, stars=package.stars
+            ),
+            callback_data=BuyCallback(credits=package.credits),
+        )
+    builder.adjust(1)
+    return builder.as_markup()

@@ -1,0 +1,44 @@
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import CallbackQuery, Message, TelegramObject
+from aiogram.utils.i18n import gettext as _
+
+from bot.models import User, UserStatus
+from bot.services.shared import SharedStore
+
+NOTICE_EVERY_SECONDS = 24 * 3600
+
+
+class BannedUserMiddleware(BaseMiddleware):
+    """Nothing works for a banned user; they are told so politely, at most once a day
+    (across replicas). Payments pass: pre-checkout is refused in words by its handler, and a
+    payment that completed anyway (banned in between) must still be credited."""
+
+    def __init__(self, store: SharedStore) -> None:
+        self.store = store
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        user: User | None = data.get("user")
+        if (
+            user is None
+            or user.status != UserStatus.BANNED
+            or (isinstance(event, Message) and event.successful_payment is not None)
+        ):
+            return await handler(event, data)
+        tell = await self.store.claim(f"banned-notice:{user.telegram_id}", NOTICE_EVERY_SECONDS)
+        text = _(
+            "Your access to this bot has been suspended by its team. "
+            "If you think this is a mistake, please contact them."
+        )
+        if isinstance(event, CallbackQuery):
+            await event.answer(text if tell else None, show_alert=tell)
+        elif isinstance(event, Message) and tell:
+            await event.answer(text)
+        return None

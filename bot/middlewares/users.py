@@ -24,7 +24,11 @@ class UserMiddleware(BaseMiddleware):
         tg_user: TelegramUser | None = data.get("event_from_user")
         if tg_user is None or tg_user.is_bot:
             return await handler(event, data)
-        user, created = await users.register(tg_user, start_credits=self.settings.start_credits)
+        user, created = await users.register(
+            tg_user,
+            start_credits=self.settings.start_credits,
+            erasure_key=self.settings.telegram_bot_token,
+        )
         if isinstance(event, Update) and event.message is not None:
             await users.mark_active(user)
         data["user"] = user

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import UTC, datetime, timedelta
 
 from aiogram.types import User as TelegramUser
@@ -12,15 +14,33 @@ from bot.models import CreditEntry, LedgerReason, User, UserStatus
 
 # last_active is refreshed at most this often, so a chatty user does not cost a write per message.
 LAST_ACTIVE_RESOLUTION = timedelta(minutes=1)
+ERASED_PREFIX = "erased:"
 
 
-async def register(tg_user: TelegramUser, *, start_credits: int) -> tuple[User, bool]:
+def erased_reference(telegram_id: int, erasure_key: str) -> str:
+    """What a deleted user's welcome-bonus entry is keyed by: a keyed hash, so the ledger no
+    longer names the person, yet recognises them (and their bonus) if they come back."""
+    digest = hmac.new(erasure_key.encode(), str(telegram_id).encode(), hashlib.sha256)
+    return ERASED_PREFIX + digest.hexdigest()
+
+
+async def register(
+    tg_user: TelegramUser, *, start_credits: int, erasure_key: str = ""
+) -> tuple[User, bool]:
     """Return the user's row, creating it (with the welcome bonus, in the same transaction)
-    on first contact. Safe when two replicas see a new user's first updates at once."""
+    on first contact. Safe when two replicas see a new user's first updates at once.
+    Someone who deleted their data and came back got the bonus already: not again."""
     user = await User.get_or_none(telegram_id=tg_user.id)
     if user is not None:
         await _refresh(user, tg_user)
         return user, False
+    if (
+        start_credits > 0
+        and await CreditEntry.filter(
+            reason=LedgerReason.WELCOME, reference=erased_reference(tg_user.id, erasure_key)
+        ).exists()
+    ):
+        start_credits = 0
     try:
         async with in_transaction() as connection:
             user = await User.create(

@@ -8,6 +8,15 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 
+HOLD_SCRIPT = """
+local holder = redis.call('GET', KEYS[1])
+if holder == false or holder == ARGV[1] then
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+    return 1
+end
+return 0
+"""
+
 
 class SharedStore(Protocol):
     async def claim(self, key: str, ttl_seconds: float) -> bool:
@@ -15,6 +24,10 @@ class SharedStore(Protocol):
 
     async def count(self, key: str, ttl_seconds: float) -> int:
         """Increment a counter that expires `ttl_seconds` after its first increment."""
+
+    async def hold(self, key: str, owner: str, ttl_seconds: float) -> bool:
+        """Take or renew a lease: set `key` to `owner` with expiry unless another owner holds
+        it. True while `owner` holds the lease (one holder at a time)."""
 
     async def release(self, key: str) -> None:
         """Forget `key`."""
@@ -44,6 +57,13 @@ class RedisStore:
             pipe.pexpire(full_key, int(ttl_seconds * 1000), nx=True)
             value, _ = await pipe.execute()
         return int(value)
+
+    async def hold(self, key: str, owner: str, ttl_seconds: float) -> bool:
+        # One script: reading the holder and renewing must not interleave with another replica.
+        held = await self.redis.eval(  # type: ignore[misc]
+            HOLD_SCRIPT, 1, self.prefix + key, owner, int(ttl_seconds * 1000)
+        )
+        return bool(held)
 
     async def release(self, key: str) -> None:
         await self.redis.delete(self.prefix + key)
@@ -98,6 +118,15 @@ class MemoryStore:
         value = entry[0] + 1
         self._values[key] = (value, entry[1])
         return value
+
+    async def hold(self, key: str, owner: str, ttl_seconds: float) -> bool:
+        # The expiry lives in _values, the holder's name in _texts (release forgets both).
+        if self._live(key) is not None and self._texts.get(key) != owner:
+            return False
+        self._make_room()
+        self._values[key] = (1, time.monotonic() + ttl_seconds)
+        self._texts[key] = owner
+        return True
 
     async def release(self, key: str) -> None:
         self._values.pop(key, None)

@@ -16,3 +16,8 @@ class GenerateImages(StatesGroup):
     prompt = State()
     confirm = State()
     submitting = State()  # credits reserved, the job being sent to N8N
+
+
+class Broadcast(StatesGroup):
+    text = State()  # waiting for the message to send to every active user
+    confirm = State()  # preview shown, waiting for Confirm / Cancel

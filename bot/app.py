@@ -40,7 +40,9 @@ from bot.routers import feature_routers
 from bot.services.albums import AlbumCollector, MemoryAlbumCollector, RedisAlbumCollector
 from bot.services.alerts import AdminAlerts
 from bot.services.background import BackgroundTasks
+from bot.services.broadcasts import resume_broadcasts_until
 from bot.services.n8n import N8NClient
+from bot.services.privacy import retry_deletions_until
 from bot.services.reconciler import sweep_until
 from bot.services.shared import MemoryStore, RedisStore, SharedStore
 from bot.services.telegram import RetryMiddleware
@@ -151,10 +153,16 @@ class BotApp:
                 dispatcher=self.dispatcher, bot=self.bot, secret_token=self.settings.webhook_secret
             )
             self._webhook_handler.register(self.web_app, path=WEBHOOK_PATH)
-        # Polling's shutdown closes the FSM storage: let in-flight updates finish first.
+        # Polling's shutdown closes the FSM storage: let in-flight updates finish first, after
+        # telling broadcasts and workers to end their turn (another replica resumes them).
         shutdown = self.dispatcher.shutdown
         shutdown.register(self.finish_in_flight)
         shutdown.handlers.insert(0, shutdown.handlers.pop())
+        shutdown.register(self._begin_stopping)
+        shutdown.handlers.insert(0, shutdown.handlers.pop())
+
+    async def _begin_stopping(self) -> None:
+        self.stopping.set()
 
     @property
     def allowed_updates(self) -> list[str]:
@@ -182,6 +190,10 @@ class BotApp:
             await self._ensure_webhook()
         self._workers = [
             asyncio.create_task(sweep_until(self.stopping, self.bot, self.i18n, self.store)),
+            asyncio.create_task(
+                resume_broadcasts_until(self.stopping, self.bot, self.i18n, self.store)
+            ),
+            asyncio.create_task(retry_deletions_until(self.stopping, self.n8n, self.store)),
         ]
 
     def _webhook_fingerprint(self) -> str:

@@ -60,6 +60,9 @@ def test_missing_token_says_how_to_get_one(tmp_path: Path) -> None:
             "CALLBACK_BASE_URL",
         ),
         ({"ADMIN_TELEGRAM_ID": "12,abc"}, "ADMIN_TELEGRAM_ID"),
+        ({"CREDIT_PACKAGES": "100-50"}, "CREDIT_PACKAGES"),
+        ({"CREDIT_PACKAGES": "100:0"}, "CREDIT_PACKAGES"),
+        ({"CREDIT_PACKAGES": "100:50,100:60"}, "CREDIT_PACKAGES"),
         ({"TELEGRAM_BOT_TOKEN": "not-a-token"}, "TELEGRAM_BOT_TOKEN"),
         ({"DATABASE_URL": "postgress://user@db/bot"}, "DATABASE_URL"),
         ({"REDIS_URL": "localhost:6379"}, "REDIS_URL"),
@@ -85,6 +88,11 @@ def test_defaults_need_only_the_token(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.redis_url is None and not settings.uses_webhook and not settings.n8n_enabled
     assert (settings.train_cost, settings.generate_cost, settings.images_per_prompt) == (100, 10, 4)
     assert (settings.min_photos, settings.max_photos, settings.port) == (10, 20, 8080)
+    assert [(p.credits, p.stars) for p in settings.credit_packages] == [
+        (100, 50),
+        (300, 135),
+        (1000, 400),
+    ]
 
 
 def test_callback_base_defaults_to_webhook_url_and_admins_parse(
@@ -96,7 +104,9 @@ def test_callback_base_defaults_to_webhook_url_and_admins_parse(
     monkeypatch.setenv("API_BASE_URL", "https://n8n.example.org/webhook/")
     monkeypatch.setenv("N8N_SECRET", "n8n-secret")
     monkeypatch.setenv("ADMIN_TELEGRAM_ID", "1, 2,3")
+    monkeypatch.setenv("CREDIT_PACKAGES", "10:5, 50:20")
     settings = load_settings(env_file=None)
+    assert [(p.credits, p.stars) for p in settings.credit_packages] == [(10, 5), (50, 20)]
     assert settings.callback_base_url == "https://bot.example.org"
     assert settings.webhook_endpoint == "https://bot.example.org/webhook"
     assert settings.api_base_url == "https://n8n.example.org/webhook"

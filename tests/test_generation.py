@@ -443,3 +443,25 @@ async def test_another_users_generation_cannot_be_resent(
     await thief.press(f"after:more:{job.id}")
     assert (await thief.expect("answerCallbackQuery")).body == "This model is not available."
     assert [e for e in tg.events(9020) if e.method in ("sendMediaGroup", "sendPhoto")] == []
+
+
+async def test_twenty_concurrent_confirms_with_credit_for_one_start_one_job(
+    start_bot: StartBot, trainer_settings: dict[str, Any], tg: FakeTelegram, n8n: FakeN8N
+) -> None:
+    await start(start_bot, trainer_settings, start_credits=10)
+    user = await registered(tg, 9050)
+    await ready_model(n8n, user)
+    summary = await to_summary(user)
+    confirm = next(data for data in summary.callback_data if data == "gen:confirm")
+    await asyncio.gather(*(user.press(confirm, message_id=summary.message_id) for _ in range(20)))
+    await expect_text(user, "Generating your portraits")
+    await n8n.wait_request("generate")
+    await tg.wait_until(
+        lambda: len([c for c in tg.calls if c.method == "answerCallbackQuery"]) >= 20
+    )
+    assert len(n8n.calls("generate")) == 1
+    assert await Prompt.filter(user_id=9050).count() == 1
+    assert await credits.balance_of(9050) == 0
+    assert (
+        await CreditEntry.filter(user_id=9050, reason=LedgerReason.RESERVE_GENERATION).count() == 1
+    )

@@ -5,6 +5,7 @@ from aiogram import Router
 
 from bot.routers import (
     admin,
+    broadcast,
     cancel,
     credits,
     errors,
@@ -15,6 +16,7 @@ from bot.routers import (
     membership,
     models,
     payments,
+    privacy,
     start,
     train,
 )
@@ -27,13 +29,15 @@ def feature_routers() -> list[Router]:
         errors,
         payments,
         admin,
-            membership,
+        broadcast,
+        membership,
         cancel,
         start,
         help,
         language,
         credits,
-            train,
+        privacy,
+        train,
         generate,
         models,
     )

@@ -100,21 +100,23 @@ def payment_needs_review(charge_id: str) -> str:
 
 
 def pay_support_text(settings: Settings, recent: list[Payment]) -> str:
-    contact = (
-        _("Write to {contact}").format(contact=html.quote(settings.support_contact))
+    how = (
+        _("Write to {contact} with your receipt id and what went wrong.").format(
+            contact=html.quote(settings.support_contact)
+        )
         if settings.support_contact
         else _(
-            "Send <code>/paysupport your message</code>: it goes to the team, who will reply "
-            "to you in Telegram,"
+            "Send <code>/paysupport</code> followed by your message, with your receipt id and "
+            "what went wrong: it goes to the team, who will reply to you in Telegram."
         )
     )
     text = _(
         "💬 <b>Payment support</b>\n\n"
-        "{contact} with your receipt id and what went wrong.\n\n"
+        "{how}\n\n"
         "Credits you bought stay on your balance until you use them. If a payment was taken "
         "but no credits arrived, or you bought by mistake and have not used the credits, "
         "the team refunds the Stars to your Telegram account."
-    ).format(contact=contact)
+    ).format(how=how)
     if recent:
         lines = [
             f"{payment.created_at:%Y-%m-%d} · {payment.stars} ⭐ · {payment.credits} · "

@@ -189,3 +189,19 @@ async def test_n8n_grant_is_applied_once_per_reference(
         assert (await post_grant(port, bad))[0] == 400, bad
     assert (await post_grant(port, {**grant, "telegram_id": 12345}))[0] == 404
     assert await credits.balance_of(8006) == 40
+
+
+async def test_a_ban_does_not_take_away_privacy_and_deletion(
+    start_bot: StartBot, tg: FakeTelegram
+) -> None:
+    await start_bot(flood_messages_per_second=100)
+    user = await started(tg, 8007)
+    await User.filter(telegram_id=8007).update(status=UserStatus.BANNED)
+    await user.send_text("/privacy")
+    assert "Your data and privacy" in (await user.expect("sendMessage")).body
+    await user.send_text("/delete")
+    question = await user.expect("sendMessage")
+    assert "Delete all your data?" in question.body
+    await user.press_button("Yes, delete everything")
+    await expect_text(user, "Your data has been deleted")
+    assert not await User.filter(telegram_id=8007).exists()

@@ -5,16 +5,30 @@ from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.utils.i18n import gettext as _
 
+from bot.keyboards.privacy import PrivacyCallback
 from bot.models import User, UserStatus
 from bot.services.shared import SharedStore
 
 NOTICE_EVERY_SECONDS = 24 * 3600
+# A ban does not take away the right to see and erase one's data.
+PRIVACY_COMMANDS = ("/privacy", "/delete")
+
+
+def exempt(event: TelegramObject) -> bool:
+    """Payments (pre-checkout is refused in words by its handler; a payment that completed
+    anyway, banned in between, must still be credited) and the privacy commands pass."""
+    if isinstance(event, CallbackQuery):
+        return PrivacyCallback.__prefix__ == (event.data or "").split(":", 1)[0]
+    if not isinstance(event, Message):
+        return False
+    words = (event.text or "").split(maxsplit=1)
+    command = words[0].split("@", 1)[0] if words else ""  # "/delete@SomeBot" too
+    return event.successful_payment is not None or command in PRIVACY_COMMANDS
 
 
 class BannedUserMiddleware(BaseMiddleware):
     """Nothing works for a banned user; they are told so politely, at most once a day
-    (across replicas). Payments pass: pre-checkout is refused in words by its handler, and a
-    payment that completed anyway (banned in between) must still be credited."""
+    (across replicas). Only payments and the privacy commands pass (see `exempt`)."""
 
     def __init__(self, store: SharedStore) -> None:
         self.store = store
@@ -26,11 +40,7 @@ class BannedUserMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         user: User | None = data.get("user")
-        if (
-            user is None
-            or user.status != UserStatus.BANNED
-            or (isinstance(event, Message) and event.successful_payment is not None)
-        ):
+        if user is None or user.status != UserStatus.BANNED or exempt(event):
             return await handler(event, data)
         tell = await self.store.claim(f"banned-notice:{user.telegram_id}", NOTICE_EVERY_SECONDS)
         text = _(

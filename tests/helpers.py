@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -35,3 +38,13 @@ async def post_update(app: Any, update: dict[str, object]) -> int:
         session.post(url, json=update, headers=headers) as response,
     ):
         return response.status
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
+    """Wait until an observable state (e.g. a database row) is reached: for what the fakes
+    cannot signal."""
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"state not reached within {timeout}s")
+        await asyncio.sleep(0.02)

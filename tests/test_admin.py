@@ -18,7 +18,7 @@ from bot.models import (
     User,
     UserStatus,
 )
-from bot.services import credits
+from bot.services import credits, privacy
 from tests.conftest import ADMIN_ID, StartBot
 from tests.fakes.telegram import FakeTelegram, FakeUser
 from tests.helpers import expect_text
@@ -187,8 +187,15 @@ async def test_n8n_grant_is_applied_once_per_reference(
         [grant],
     ):
         assert (await post_grant(port, bad))[0] == 400, bad
-    assert (await post_grant(port, {**grant, "telegram_id": 12345}))[0] == 404
+    assert (await post_grant(port, {**grant, "telegram_id": 12345}))[0] == 409
+    assert (await post_grant(port, {**grant, "telegram_id": 12345, "reference": "x"}))[0] == 404
+    assert (await post_grant(port, {**grant, "telegram_id": 2**63}))[0] == 400
     assert await credits.balance_of(8006) == 40
+
+    # N8N retries after the user deleted their data: still "applied before", not an error.
+    await privacy.erase(8006, erasure_key="k")
+    status, answer = await post_grant(port, grant)
+    assert (status, answer["applied"]) == (200, False)
 
 
 async def test_a_ban_does_not_take_away_privacy_and_deletion(

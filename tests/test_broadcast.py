@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 from collections import Counter
-from collections.abc import Awaitable, Callable
 
 import pytest
 from PIL import Image
@@ -22,7 +20,7 @@ from bot.models import (
 from bot.services import broadcasts
 from tests.conftest import ADMIN_ID, StartBot
 from tests.fakes.telegram import Event, FakeTelegram, FakeUser
-from tests.helpers import expect_text
+from tests.helpers import eventually, expect_text
 
 RATE = 50  # messages per second in these tests: the 200-user run takes a few seconds
 QUICK = {"flood_messages_per_second": 100}  # the admin types faster than a human
@@ -78,15 +76,6 @@ async def wait_finished(tg: FakeTelegram, summary: Event, timeout: float = 20.0)
         lambda: "finished" in current_text(tg, ADMIN_ID, summary.message_id), timeout=timeout
     )
     return current_text(tg, ADMIN_ID, summary.message_id)
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
-    """For database state, which the fake Telegram cannot signal."""
-    for _ in range(int(timeout / 0.05)):
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"not the case within {timeout}s")
 
 
 def photo() -> bytes:

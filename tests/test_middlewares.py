@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
 
 import pytest
 
 from bot.models import User, UserStatus
 from tests.conftest import StartBot
 from tests.fakes.telegram import FakeTelegram
-from tests.helpers import post_update
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
-    """Wait until an observable state (e.g. a database row) is reached."""
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError("state not reached in time")
-        await asyncio.sleep(0.02)
+from tests.helpers import eventually, post_update
 
 
 def replies(tg: FakeTelegram, chat_id: int, fragment: str) -> list[str]:

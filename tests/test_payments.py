@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 
 from bot.config import CreditPackage
-from bot.models import CreditEntry, LedgerReason, Payment, PaymentStatus, User, UserStatus
-from bot.services import credits, payments
+from bot.models import (
+    CreditEntry,
+    LedgerReason,
+    ModelType,
+    Payment,
+    PaymentStatus,
+    User,
+    UserStatus,
+)
+from bot.services import credits, payments, training
 from tests.conftest import ADMIN_ID, StartBot
 from tests.fakes.telegram import FakeTelegram, FakeUser
 from tests.helpers import button_texts, expect_text
@@ -205,3 +214,73 @@ async def test_paysupport_explains_refunds_lists_payments_and_forwards_a_request
     assert "Sent to the team" in (await user.expect("sendMessage")).body
     forwarded = await expect_text(admin, "Payment support request")
     assert "I paid <twice>" in forwarded.body and "charge-s" in forwarded.body
+
+
+async def test_a_refund_waits_while_a_job_may_hold_the_credits(
+    start_bot: StartBot, tg: FakeTelegram
+) -> None:
+    await start_bot(credit_packages=PACKAGES, flood_messages_per_second=100)
+    user = await started_user(tg, 7010)
+    admin = tg.user(ADMIN_ID, first_name="Admin")
+    await user.successful_payment("credits:100:50", "XTR", 50, charge_id="charge-busy")
+    await expect_text(user, "Payment received")
+    job = await training.reserve(
+        7010, name="Busy", model_type=ModelType.MAN, request_id=uuid.uuid4(), cost=100
+    )
+    await admin.send_text("/refund charge-busy")
+    assert "has a training or generation running" in (await admin.expect("sendMessage")).body
+    assert tg.refunds == []
+    await training.fail(job, "astria said no")  # the credits come back to the balance
+    await admin.send_text("/refund charge-busy")
+    await expect_text(admin, "Refunded 50 ⭐")
+    assert await credits.balance_of(7010) == 0
+
+
+async def test_a_refund_made_outside_the_bot_is_recorded_from_telegrams_notice(
+    start_bot: StartBot, tg: FakeTelegram
+) -> None:
+    await start_bot(credit_packages=PACKAGES)
+    user = await started_user(tg, 7011)
+    await user.successful_payment("credits:100:50", "XTR", 50, charge_id="charge-out")
+    await expect_text(user, "Payment received")
+    notice = {"currency": "XTR", "total_amount": 50, "invoice_payload": "credits:100:50",
+              "telegram_payment_charge_id": "charge-out"}  # fmt: skip
+    for _ in range(2):  # a repeat changes nothing
+        await user._send({"message": user._message({"refunded_payment": notice})})
+    told = await expect_text(user, "was refunded")
+    assert "100 credits were taken back" in told.body
+    assert (await Payment.get(charge_id="charge-out")).status == PaymentStatus.REFUNDED
+    assert await CreditEntry.filter(reason=LedgerReason.REFUND).count() == 1
+    assert await credits.balance_of(7011) == 0
+
+
+@pytest.mark.expects_errors
+async def test_a_payment_for_an_unknown_package_is_kept_and_reported(
+    start_bot: StartBot, tg: FakeTelegram
+) -> None:
+    await start_bot(credit_packages=PACKAGES)
+    user = await started_user(tg, 7012)
+    admin = tg.user(ADMIN_ID, first_name="Admin")
+    await user.successful_payment("something-else", "XTR", 77, charge_id="charge-odd")
+    told = await expect_text(user, "could not be added automatically")
+    assert "charge-odd" in told.body
+    alert = await expect_text(admin, "was not credited automatically")
+    assert "charge-odd" in alert.body and "7012" in alert.body
+    payment = await Payment.get(charge_id="charge-odd")
+    assert (payment.credits, payment.stars) == (0, 77)
+    await admin.send_text("/refund charge-odd")  # so the Stars can still go back
+    await expect_text(admin, "Refunded 77 ⭐")
+
+
+async def test_paysupport_reaches_admins_once_a_minute_even_for_banned_buyers(
+    start_bot: StartBot, tg: FakeTelegram
+) -> None:
+    await start_bot(credit_packages=PACKAGES, flood_messages_per_second=100)
+    user = await started_user(tg, 7013)
+    admin = tg.user(ADMIN_ID, first_name="Admin")  # has never opened the bot: no row
+    await User.filter(telegram_id=7013).update(status=UserStatus.BANNED)
+    await user.send_text("/paysupport where are my credits")
+    assert "Sent to the team" in (await user.expect("sendMessage")).body
+    assert "where are my credits" in (await expect_text(admin, "support request")).body
+    await user.send_text("/paysupport hello again")
+    assert "wait a minute" in (await user.expect("sendMessage")).body

@@ -27,9 +27,8 @@ from bot.services.n8n import N8NClient
 from tests.conftest import StartBot
 from tests.fakes.n8n import FakeN8N
 from tests.fakes.telegram import FakeTelegram, FakeUser
-from tests.helpers import expect_text
+from tests.helpers import eventually, expect_text
 from tests.test_generation import generate, ready_model, registered
-from tests.test_middlewares import eventually
 from tests.test_training import confirm, reach_photos, send_album
 
 
@@ -117,8 +116,10 @@ async def test_delete_end_to_end_keeps_money_history_anonymously(
     assert "models: 1" in question.body and "generations: 1" in question.body
     assert f"balance of {balance} credits is lost" in question.body
     await user.press_button("Yes, delete everything")
-    await expect_text(user, "Your data has been deleted")
-
+    done = await expect_text(user, "Your data has been deleted")
+    assert "being deleted at the AI service now" in done.body
+    await n8n.wait_request("delete-model")
+    await eventually(_no_pending_deletions)
     (deletion,) = n8n.calls("delete-model")
     assert deletion.body == {"model_id": model_id} and deletion.status == 200
     assert deletion.headers["X-N8N-Secret"] == n8n.secret
@@ -163,8 +164,12 @@ async def test_a_deletion_n8n_refuses_is_retried_by_another_replica_after_a_rest
     await user.press_button("Yes, delete everything")
     done = await expect_text(user, "Your data has been deleted")
     assert "retried automatically" in done.body
-    pending = await PendingModelDeletion.get(model_id=model.model_id)
-    assert pending.last_error and "500" in pending.last_error
+
+    async def attempt_failed() -> bool:
+        pending = await PendingModelDeletion.get(model_id=model.model_id)
+        return bool(pending.last_error and "500" in pending.last_error)
+
+    await eventually(attempt_failed)
     assert not n8n.trainings[str(model.model_id)].deleted
     assert not await PortraitModel.filter(user_id=8804).exists()
 

@@ -10,25 +10,30 @@ from bot.models import User, UserStatus
 from bot.services.shared import SharedStore
 
 NOTICE_EVERY_SECONDS = 24 * 3600
-# A ban does not take away the right to see and erase one's data.
-PRIVACY_COMMANDS = ("/privacy", "/delete")
+# A ban does not take away the right to see and erase one's data, nor help with a payment.
+EXEMPT_COMMANDS = ("/privacy", "/delete", "/paysupport")
 
 
 def exempt(event: TelegramObject) -> bool:
     """Payments (pre-checkout is refused in words by its handler; a payment that completed
-    anyway, banned in between, must still be credited) and the privacy commands pass."""
+    anyway, banned in between, must still be credited; a refund is recorded), the privacy
+    commands and payment support pass."""
     if isinstance(event, CallbackQuery):
         return PrivacyCallback.__prefix__ == (event.data or "").split(":", 1)[0]
     if not isinstance(event, Message):
         return False
     words = (event.text or "").split(maxsplit=1)
     command = words[0].split("@", 1)[0] if words else ""  # "/delete@SomeBot" too
-    return event.successful_payment is not None or command in PRIVACY_COMMANDS
+    return (
+        event.successful_payment is not None
+        or event.refunded_payment is not None
+        or command in EXEMPT_COMMANDS
+    )
 
 
 class BannedUserMiddleware(BaseMiddleware):
     """Nothing works for a banned user; they are told so politely, at most once a day
-    (across replicas). Only payments and the privacy commands pass (see `exempt`)."""
+    (across replicas). Only payments, privacy and payment support pass (see `exempt`)."""
 
     def __init__(self, store: SharedStore) -> None:
         self.store = store

@@ -32,6 +32,11 @@ class PromptStatus(StrEnum):
     FAILED = "failed"
 
 
+# A job in these states holds reserved credits and may still change: /delete and refunds wait.
+RUNNING_MODEL_STATUSES = (ModelStatus.PENDING, ModelStatus.TRAINING)
+RUNNING_PROMPT_STATUSES = (PromptStatus.PENDING, PromptStatus.PROCESSING)
+
+
 class PortraitModel(Model):
     """A personal model trained on Astria (table `telegram_models`)."""
 

@@ -13,6 +13,7 @@ from bot.services import admin, payments
 from bot.services.credits import UnknownUser
 from bot.services.notifications import notify
 from bot.views import admin as views
+from bot.views import credits as credits_views
 
 
 async def stats(message: Message) -> None:
@@ -76,7 +77,7 @@ async def refund(message: Message, command: CommandObject, bot: Bot, i18n: I18n)
     await message.answer(views.refund_done(charge_id, result))
     payer = await User.get_or_none(telegram_id=result.telegram_id)
     if payer is not None:
-        await notify(bot, i18n, payer, lambda: (views.refund_notice(result), None))
+        await notify(bot, i18n, payer, lambda: (credits_views.refund_notice(result), None))
 
 
 def create_router() -> Router:

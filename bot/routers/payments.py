@@ -14,7 +14,12 @@ from bot.models import User
 from bot.services import payments
 from bot.services.alerts import AdminAlerts
 from bot.services.notifications import notify
+from bot.services.shared import SharedStore
 from bot.views import credits as views
+
+SUPPORT_REQUEST_EVERY_SECONDS = 60
+# Leaves room for the header and charge ids within Telegram's 4096 characters.
+SUPPORT_REQUEST_MAX_LENGTH = 3000
 
 
 async def show_packages(query: CallbackQuery, settings: Settings) -> None:
@@ -60,30 +65,40 @@ async def pre_checkout(query: PreCheckoutQuery, user: User, settings: Settings) 
         await query.answer(ok=False, error_message=views.checkout_refusal(problem))
 
 
-async def successful_payment(message: Message, user: User, alerts: AdminAlerts) -> None:
+async def successful_payment(message: Message, user: User, alerts: AdminAlerts, i18n: I18n) -> None:
     paid = message.successful_payment
     assert paid is not None  # the filter guarantees it
+    charge_id = paid.telegram_payment_charge_id
     try:
         receipt = await payments.record_payment(
+            user.telegram_id, charge_id, paid.invoice_payload, paid.total_amount
+        )
+    except Exception as error:  # the Stars are taken: never let this end in a generic error
+        logger.opt(exception=error).error(
+            "payment {} of user {} ({} stars, payload {!r}) was not credited",
+            charge_id,
             user.telegram_id,
-            paid.telegram_payment_charge_id,
-            paid.invoice_payload,
             paid.total_amount,
+            paid.invoice_payload,
         )
-    except payments.UnknownPayload:
-        logger.error("payment {} has an unknown payload", paid.telegram_payment_charge_id)
-        await alerts.alert(
-            f"unknown-payment:{paid.telegram_payment_charge_id}",
-            f"A payment with an unknown payload {paid.invoice_payload!r} from "
-            f"{user.telegram_id} (charge {paid.telegram_payment_charge_id}) needs a look.",
-        )
-        await message.answer(views.payment_needs_review(paid.telegram_payment_charge_id))
+        with i18n.use_locale(i18n.default_locale):  # admins read alerts in the default language
+            alert = views.payment_alert(
+                charge_id, user.telegram_id, paid.total_amount, paid.invoice_payload, error
+            )
+        await alerts.alert(f"payment:{charge_id}", alert)
+        await message.answer(views.payment_needs_review(charge_id))
         return
     if receipt.applied:
-        await message.answer(
-            views.receipt_text(receipt, paid.telegram_payment_charge_id),
-            reply_markup=menu_button(),
-        )
+        await message.answer(views.receipt_text(receipt, charge_id), reply_markup=menu_button())
+
+
+async def refunded_payment(message: Message) -> None:
+    """Telegram's note that a payment was refunded (also when done outside /refund)."""
+    refunded = message.refunded_payment
+    assert refunded is not None  # the filter guarantees it
+    result = await payments.record_refund(refunded.telegram_payment_charge_id)
+    if result is not None:
+        await message.answer(views.refund_notice(result))
 
 
 async def pay_support(
@@ -93,31 +108,44 @@ async def pay_support(
     settings: Settings,
     bot: Bot,
     i18n: I18n,
+    store: SharedStore,
 ) -> None:
     recent = await payments.payments_of(user.telegram_id)
-    if not command.args or not settings.admin_ids:
+    request = (command.args or "").strip()
+    if not request or not settings.admin_ids:
         await message.answer(views.pay_support_text(settings, recent))
         return
+    if not await store.claim(f"paysupport:{user.telegram_id}", SUPPORT_REQUEST_EVERY_SECONDS):
+        await message.answer(views.support_request_too_soon())
+        return
     name = user.first_name or user.username or str(user.telegram_id)
-    request = command.args
-    # The lambda renders in each admin's language, inside notify().
-    for admin in await User.filter(telegram_id__in=settings.admin_ids):
-        await notify(
+    request = request[:SUPPORT_REQUEST_MAX_LENGTH]
+    delivered = False
+    for admin_id in sorted(settings.admin_ids):
+        # An admin who never opened the bot has no row: their alerts come in the default language.
+        admin = await User.get_or_none(telegram_id=admin_id) or User(telegram_id=admin_id)
+        delivered |= await notify(
             bot,
             i18n,
             admin,
+            # Rendered in each admin's language, inside notify().
             lambda: (
                 views.support_request_for_admins(user.telegram_id, name, request, recent),
                 None,
             ),
         )
-    await message.answer(views.support_request_sent())
+    if delivered:
+        await message.answer(views.support_request_sent())
+    else:
+        await store.release(f"paysupport:{user.telegram_id}")
+        await message.answer(views.support_request_undelivered(settings))
 
 
 def create_router() -> Router:
     router = Router(name="payments")
     router.pre_checkout_query.register(pre_checkout)
     router.message.register(successful_payment, F.successful_payment)
+    router.message.register(refunded_payment, F.refunded_payment)
     router.message.register(pay_support, Command("paysupport"))
     router.callback_query.register(show_packages, BuyCallback.filter(F.credits == 0))
     router.callback_query.register(send_invoice, BuyCallback.filter())

@@ -15,6 +15,7 @@ from bot.keyboards.privacy import (
 )
 from bot.models import User
 from bot.services import privacy
+from bot.services.background import BackgroundTasks
 from bot.services.n8n import N8NClient
 from bot.views import privacy as views
 
@@ -63,20 +64,21 @@ async def confirm_pressed(
     settings: Settings,
     user: User,
     n8n: N8NClient | None,
+    background: BackgroundTasks,
 ) -> None:
     if not await take_nonce(state, callback_data.nonce):
         await query.answer(views.stale_text(), show_alert=True)
         return
     await query.answer(_("Deleting your data…"))
     try:
-        erasure = await privacy.erase(
-            user.telegram_id, n8n=n8n, erasure_key=settings.telegram_bot_token
-        )
+        erasure = await privacy.erase(user.telegram_id, erasure_key=settings.telegram_bot_token)
     except privacy.JobsRunning as running:  # started between the question and the answer
         if isinstance(query.message, Message):
             await query.message.answer(views.busy_text(running.footprint))
         return
     await state.clear()
+    # N8N may take minutes to answer: not under the user's lock, and retried if it fails.
+    background.spawn(privacy.delete_queued(n8n, erasure.queued), name="model deletions")
     if isinstance(query.message, Message):
         await query.message.answer(views.erased_text(erasure))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count, Sum
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
@@ -93,10 +94,13 @@ async def grant(telegram_id: int, amount: int, reference: str, note: str | None)
         return Grant(telegram_id, movement.delta, movement.balance, movement.applied)
     if await CreditEntry.filter(reason=LedgerReason.ADMIN_GRANT, reference=reference).exists():
         return Grant(telegram_id, 0, await credits.balance_of(telegram_id), False)
-    async with in_transaction() as connection:
-        taken = await credits.take_back_in(
-            connection, telegram_id, -amount, LedgerReason.ADMIN_GRANT, reference, note
-        )
+    try:
+        async with in_transaction() as connection:
+            taken = await credits.take_back_in(
+                connection, telegram_id, -amount, LedgerReason.ADMIN_GRANT, reference, note
+            )
+    except IntegrityError:  # the same command, concurrently
+        return Grant(telegram_id, 0, await credits.balance_of(telegram_id), False)
     return Grant(telegram_id, -taken, await credits.balance_of(telegram_id), True)
 
 

@@ -193,7 +193,7 @@ async def deliver(
         with contextlib.suppress(asyncio.CancelledError):
             await keeper
         if not lost.is_set():
-            await store.release(key)
+            await store.release_held(key, owner)
 
 
 async def _keep_lease(store: SharedStore, key: str, owner: str, lost: asyncio.Event) -> None:

@@ -3,20 +3,34 @@ exactly once per telegram_payment_charge_id, and refunds."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
-from tortoise.exceptions import IntegrityError
+from loguru import logger
+from tortoise.exceptions import DBConnectionError, IntegrityError, OperationalError
 from tortoise.transactions import in_transaction
 
 from bot.config import CreditPackage, Settings
-from bot.models import LedgerReason, Payment, PaymentStatus, User, UserStatus
+from bot.models import (
+    RUNNING_MODEL_STATUSES,
+    RUNNING_PROMPT_STATUSES,
+    LedgerReason,
+    Payment,
+    PaymentStatus,
+    PortraitModel,
+    Prompt,
+    User,
+    UserStatus,
+)
 from bot.services import credits
 
 STARS_CURRENCY = "XTR"
+RECORD_ATTEMPTS = 3
+RECORD_BACKOFF_SECONDS = 0.5
 PAYLOAD_PREFIX = "credits"
 
 
@@ -74,11 +88,26 @@ class Receipt:
 async def record_payment(
     telegram_id: int, charge_id: str, payload: str, total_amount: int
 ) -> Receipt:
+    """`credit_payment`, retried through a database hiccup (it is idempotent): the Stars are
+    already taken, and Telegram will not send this update again."""
+    for attempt in range(1, RECORD_ATTEMPTS):
+        try:
+            return await credit_payment(telegram_id, charge_id, payload, total_amount)
+        except (OperationalError, DBConnectionError, OSError) as error:
+            logger.warning("payment {}: database error ({}), trying again", charge_id, error)
+            await asyncio.sleep(RECORD_BACKOFF_SECONDS * attempt)
+    return await credit_payment(telegram_id, charge_id, payload, total_amount)
+
+
+async def credit_payment(
+    telegram_id: int, charge_id: str, payload: str, total_amount: int
+) -> Receipt:
     """Credit the package once: the payment row (unique charge id) and the ledger entry go in
-    one transaction, so a repeated update or a second replica changes nothing."""
+    one transaction, so a repeated update or a second replica changes nothing. A payload this
+    bot did not write is recorded with 0 credits (so /refund can return the Stars) and raises
+    UnknownPayload afterwards: a human decides."""
     package = package_in(payload)
-    if package is None:
-        raise UnknownPayload(payload)
+    credited = package.credits if package is not None else 0
     # Telegram charged total_amount; the payload says what it was for. They agree unless a
     # payload was forged, which pre-checkout already refused.
     try:
@@ -88,16 +117,18 @@ async def record_payment(
             await Payment.create(
                 user_id=telegram_id,
                 charge_id=charge_id,
-                credits=package.credits,
+                credits=credited,
                 stars=total_amount,
                 using_db=connection,
             )
             balance = await credits.move_in(
-                connection, telegram_id, package.credits, LedgerReason.PURCHASE, charge_id
+                connection, telegram_id, credited, LedgerReason.PURCHASE, charge_id
             )
     except IntegrityError:
-        return Receipt(package.credits, total_amount, await credits.balance_of(telegram_id), False)
-    return Receipt(package.credits, total_amount, balance, True)
+        return Receipt(credited, total_amount, await credits.balance_of(telegram_id), False)
+    if package is None:
+        raise UnknownPayload(payload)
+    return Receipt(credited, total_amount, balance, True)
 
 
 async def payments_of(telegram_id: int, limit: int = 5) -> list[Payment]:
@@ -108,6 +139,9 @@ class RefundRefused(StrEnum):
     UNKNOWN = "unknown"  # no such charge in our records
     ALREADY_REFUNDED = "already_refunded"
     ERASED = "erased"  # the payer deleted their data: Telegram needs their id, which is gone
+    # Credits bought may sit in a running job's reservation: a refund now could not take them
+    # back, and the job's failure would return them after the Stars went back too.
+    JOBS_RUNNING = "jobs_running"
     NOT_FOUND_AT_TELEGRAM = "not_found_at_telegram"
     TELEGRAM_ERROR = "telegram_error"
 
@@ -139,6 +173,8 @@ async def refund(bot: Bot, charge_id: str) -> Refund:
     telegram_id: int = payment.user_id  # type: ignore[attr-defined]
     if telegram_id <= 0:
         raise RefundFailed(RefundRefused.ERASED)
+    if await has_running_jobs(telegram_id):
+        raise RefundFailed(RefundRefused.JOBS_RUNNING)
     try:
         await bot.refund_star_payment(user_id=telegram_id, telegram_payment_charge_id=charge_id)
     except TelegramBadRequest as error:
@@ -147,18 +183,39 @@ async def refund(bot: Bot, charge_id: str) -> Refund:
             raise RefundFailed(RefundRefused.NOT_FOUND_AT_TELEGRAM, error.message) from None
         if "ALREADY_REFUNDED" not in description:
             raise RefundFailed(RefundRefused.TELEGRAM_ERROR, error.message) from None
+    result = await record_refund(charge_id)
+    if result is None:  # another admin's /refund of the same charge won
+        raise RefundFailed(RefundRefused.ALREADY_REFUNDED)
+    return result
+
+
+async def record_refund(charge_id: str) -> Refund | None:
+    """Our side of a refund Telegram made (through /refund, or Telegram's own tools, which
+    send a `refunded_payment` message): mark the payment refunded and take its credits back,
+    down to zero, in one transaction. None when unknown or recorded before."""
     try:
         async with in_transaction() as connection:
+            payment = await Payment.filter(charge_id=charge_id).using_db(connection).first()
+            if payment is None:
+                return None
             marked = (
                 await Payment.filter(id=payment.id, status=PaymentStatus.PAID)
                 .using_db(connection)
                 .update(status=PaymentStatus.REFUNDED, refunded_at=datetime.now(UTC))
             )
             if not marked:
-                raise IntegrityError(charge_id)
+                return None
+            telegram_id: int = payment.user_id  # type: ignore[attr-defined]
             taken = await credits.take_back_in(
                 connection, telegram_id, payment.credits, LedgerReason.REFUND, charge_id
             )
-    except IntegrityError:  # another admin's /refund of the same charge won
-        raise RefundFailed(RefundRefused.ALREADY_REFUNDED) from None
+    except IntegrityError:  # recorded concurrently
+        return None
     return Refund(telegram_id, payment.stars, taken, await credits.balance_of(telegram_id))
+
+
+async def has_running_jobs(telegram_id: int) -> bool:
+    return (
+        await PortraitModel.filter(user_id=telegram_id, status__in=RUNNING_MODEL_STATUSES).exists()
+        or await Prompt.filter(user_id=telegram_id, status__in=RUNNING_PROMPT_STATUSES).exists()
+    )

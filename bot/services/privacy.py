@@ -18,15 +18,16 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from bot.models import (
+    RUNNING_MODEL_STATUSES,
+    RUNNING_PROMPT_STATUSES,
     BroadcastRecipient,
     CreditEntry,
     LedgerReason,
-    ModelStatus,
     Payment,
     PendingModelDeletion,
     PortraitModel,
     Prompt,
-    PromptStatus,
+    RecipientStatus,
     User,
     UserStatus,
 )
@@ -34,8 +35,6 @@ from bot.services.n8n import N8NClient, N8NError, N8NRejected
 from bot.services.shared import SharedStore
 from bot.services.users import erased_reference
 
-RUNNING_TRAINING = (ModelStatus.PENDING, ModelStatus.TRAINING)
-RUNNING_GENERATION = (PromptStatus.PENDING, PromptStatus.PROCESSING)
 NOT_CONFIGURED = "N8N is not configured (API_BASE_URL unset)"
 
 DELETION_RETRY_SECONDS = 60.0
@@ -64,7 +63,7 @@ class Footprint:
 class Erasure:
     models: int
     generations: int
-    pending_remote: int  # model deletions N8N did not confirm: left to the retry worker
+    queued: list[str]  # Astria model ids to delete at N8N (pending_model_deletions rows)
 
 
 class JobsRunning(Exception):
@@ -73,17 +72,17 @@ class JobsRunning(Exception):
         self.footprint = footprint
 
 
-async def footprint_of(telegram_id: int) -> Footprint:
-    models = PortraitModel.filter(user_id=telegram_id)
-    prompts = Prompt.filter(user_id=telegram_id)
-    user = await User.get_or_none(telegram_id=telegram_id)
-    training = await models.filter(status__in=RUNNING_TRAINING).values_list("name", flat=True)
+async def footprint_of(telegram_id: int, connection: BaseDBAsyncClient | None = None) -> Footprint:
+    models = PortraitModel.filter(user_id=telegram_id).using_db(connection)
+    prompts = Prompt.filter(user_id=telegram_id).using_db(connection)
+    user = await User.filter(telegram_id=telegram_id).using_db(connection).first()
+    training = await models.filter(status__in=RUNNING_MODEL_STATUSES).values_list("name", flat=True)
     return Footprint(
         models=await models.count(),
         generations=await prompts.count(),
         credits=user.credits if user is not None else 0,
         training=[str(name) for name in training],
-        generating=await prompts.filter(status__in=RUNNING_GENERATION).count(),
+        generating=await prompts.filter(status__in=RUNNING_PROMPT_STATUSES).count(),
     )
 
 
@@ -107,42 +106,62 @@ def opaque_key() -> int:
     return -(secrets.randbits(62) + 1)
 
 
-async def erase(telegram_id: int, *, n8n: N8NClient | None, erasure_key: str) -> Erasure:
-    """Delete everything about the user except money history, which is anonymised.
-    Raises JobsRunning when a training or generation is under way."""
-    footprint = await footprint_of(telegram_id)
-    if footprint.busy:
-        raise JobsRunning(footprint)
-    model_ids = await PortraitModel.filter(user_id=telegram_id, model_id__isnull=False).values_list(
-        "model_id", flat=True
-    )
-    refused: dict[str, str] = {}
-    for model_id in map(str, model_ids):
-        problem = await delete_remote(n8n, model_id)
-        if problem is not None:
-            refused[model_id] = problem
+async def erase(telegram_id: int, *, erasure_key: str) -> Erasure:
+    """Delete everything about the user except money history, which is anonymised, in one
+    transaction; their models are queued for deletion at N8N (`delete_queued` tries them at
+    once, the worker retries). Raises JobsRunning when a training or generation is under way.
+    Nothing slow happens here: the user's isolation lock is held meanwhile."""
     async with in_transaction() as connection:
-        await _forget(connection, telegram_id, erasure_key)
-        for model_id, problem in refused.items():
-            await _queue_deletion(connection, model_id, problem)
+        # The row lock makes the "nothing runs" check and the deletion one step.
+        user = (
+            await User.filter(telegram_id=telegram_id)
+            .using_db(connection)
+            .select_for_update()
+            .first()
+        )
+        footprint = await footprint_of(telegram_id, connection)
+        if footprint.busy:
+            raise JobsRunning(footprint)
+        model_ids = [
+            str(model_id)
+            for model_id in await PortraitModel.filter(user_id=telegram_id, model_id__isnull=False)
+            .using_db(connection)
+            .values_list("model_id", flat=True)
+        ]
+        for model_id in model_ids:
+            await _queue_deletion(connection, model_id)
+        if user is not None:
+            await _forget(connection, user, erasure_key)
     logger.info(
-        "a user's data was deleted: {} models, {} generations, {} remote deletions pending",
+        "a user's data was deleted: {} models, {} generations",
         footprint.models,
         footprint.generations,
-        len(refused),
     )
-    if refused:
-        logger.warning("N8N did not delete {} models yet; retrying later", len(refused))
-    return Erasure(footprint.models, footprint.generations, len(refused))
+    return Erasure(footprint.models, footprint.generations, model_ids)
 
 
-async def _forget(connection: BaseDBAsyncClient, telegram_id: int, erasure_key: str) -> None:
-    # The row lock keeps a concurrent credit movement from slipping in between.
-    user = (
-        await User.filter(telegram_id=telegram_id).using_db(connection).select_for_update().first()
-    )
-    if user is None:
-        return
+async def delete_queued(n8n: N8NClient | None, model_ids: list[str]) -> int:
+    """Try the just-queued deletions now rather than at the worker's next pass; returns how
+    many N8N confirmed. A failure here leaves the row due: the worker's next pass (or a
+    restarted replica's first) tries again before any backoff applies. Deleting twice is
+    harmless (N8N's 404 counts as deleted)."""
+    if n8n is None:
+        return 0
+    deleted = 0
+    for model_id in model_ids:
+        problem = await delete_remote(n8n, model_id)
+        if problem is None:
+            await PendingModelDeletion.filter(model_id=model_id).delete()
+            logger.info("model {} deleted at N8N", model_id)
+            deleted += 1
+        else:
+            await PendingModelDeletion.filter(model_id=model_id).update(last_error=problem[:1000])
+            logger.warning("N8N does not delete model {} yet: {}", model_id, problem)
+    return deleted
+
+
+async def _forget(connection: BaseDBAsyncClient, user: User, erasure_key: str) -> None:
+    telegram_id = user.telegram_id
     key = opaque_key()
     # Holds the balance, so the moved ledger's last balance_after still matches a row.
     await User.create(
@@ -156,7 +175,13 @@ async def _forget(connection: BaseDBAsyncClient, telegram_id: int, erasure_key: 
         .using_db(connection)
         .update(reference=erased_reference(telegram_id, erasure_key))
     )
-    # Past broadcasts keep their counts, without the id.
+    # A running broadcast does not write to a deleted user; past ones keep their counts,
+    # without the id.
+    await (
+        BroadcastRecipient.filter(telegram_id=telegram_id, status=RecipientStatus.PENDING)
+        .using_db(connection)
+        .update(status=RecipientStatus.FAILED)
+    )
     await (
         BroadcastRecipient.filter(telegram_id=telegram_id)
         .using_db(connection)
@@ -165,16 +190,12 @@ async def _forget(connection: BaseDBAsyncClient, telegram_id: int, erasure_key: 
     await User.filter(id=user.id).using_db(connection).delete()  # models and prompts cascade
 
 
-async def _queue_deletion(connection: BaseDBAsyncClient, model_id: str, problem: str) -> None:
+async def _queue_deletion(connection: BaseDBAsyncClient, model_id: str) -> None:
     queued = PendingModelDeletion.filter(model_id=model_id).using_db(connection)
     if await queued.exists():
         return
     await PendingModelDeletion.create(
-        model_id=model_id,
-        last_error=problem[:1000],
-        # Due at the worker's next pass, about a minute away.
-        next_attempt_at=datetime.now(UTC),
-        using_db=connection,
+        model_id=model_id, next_attempt_at=datetime.now(UTC), using_db=connection
     )
 
 
@@ -195,25 +216,30 @@ async def retry_due_deletions(n8n: N8NClient, stopping: asyncio.Event | None = N
     for row in due:
         if stopping is not None and stopping.is_set():
             break
-        attempts = row.attempts + 1
-        # Taking the row (attempts as a version) moves its next attempt on first: another
-        # replica's pass, or this one after a crash mid-call, waits out the backoff.
-        taken = await PendingModelDeletion.filter(id=row.id, attempts=row.attempts).update(
-            attempts=attempts, next_attempt_at=datetime.now(UTC) + backoff(attempts)
-        )
-        if not taken:
-            continue
-        problem = await delete_remote(n8n, row.model_id)
-        if problem is None:
-            await PendingModelDeletion.filter(id=row.id).delete()
-            logger.info("model {} deleted at N8N after {} retries", row.model_id, attempts)
-            deleted += 1
-        else:
-            await PendingModelDeletion.filter(id=row.id).update(last_error=problem[:1000])
-            logger.warning(
-                "N8N still does not delete model {} (retry {}): {}", row.model_id, attempts, problem
-            )
+        deleted += await _attempt(n8n, row)
     return deleted
+
+
+async def _attempt(n8n: N8NClient, row: PendingModelDeletion) -> int:
+    """One try at one queued deletion; 1 when N8N confirmed it."""
+    attempts = row.attempts + 1
+    # Taking the row (attempts as a version) moves its next attempt on first: another
+    # replica's pass, or this one after a crash mid-call, waits out the backoff.
+    taken = await PendingModelDeletion.filter(id=row.id, attempts=row.attempts).update(
+        attempts=attempts, next_attempt_at=datetime.now(UTC) + backoff(attempts)
+    )
+    if not taken:
+        return 0
+    problem = await delete_remote(n8n, row.model_id)
+    if problem is None:
+        await PendingModelDeletion.filter(id=row.id).delete()
+        logger.info("model {} deleted at N8N (attempt {})", row.model_id, attempts)
+        return 1
+    await PendingModelDeletion.filter(id=row.id).update(last_error=problem[:1000])
+    logger.warning(
+        "N8N does not delete model {} yet (attempt {}): {}", row.model_id, attempts, problem
+    )
+    return 0
 
 
 async def retry_deletions_until(

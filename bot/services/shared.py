@@ -32,6 +32,9 @@ class SharedStore(Protocol):
     async def release(self, key: str) -> None:
         """Forget `key`."""
 
+    async def release_held(self, key: str, owner: str) -> None:
+        """End a lease taken with `hold`, only if `owner` still holds it."""
+
     async def get(self, key: str) -> str | None:
         """The value stored with `put`, if any."""
 
@@ -40,6 +43,15 @@ class SharedStore(Protocol):
 
     async def ping(self) -> bool:
         """Whether the store is reachable."""
+
+
+# Deletes the lease only if its value is still this holder's (compare and delete, atomically).
+RELEASE_HELD_SCRIPT = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
 
 
 class RedisStore:
@@ -67,6 +79,9 @@ class RedisStore:
 
     async def release(self, key: str) -> None:
         await self.redis.delete(self.prefix + key)
+
+    async def release_held(self, key: str, owner: str) -> None:
+        await self.redis.eval(RELEASE_HELD_SCRIPT, 1, self.prefix + key, owner)  # type: ignore[misc]
 
     async def get(self, key: str) -> str | None:
         value = await self.redis.get(self.prefix + key)
@@ -131,6 +146,10 @@ class MemoryStore:
     async def release(self, key: str) -> None:
         self._values.pop(key, None)
         self._texts.pop(key, None)
+
+    async def release_held(self, key: str, owner: str) -> None:
+        if self._texts.get(key) == owner:
+            await self.release(key)
 
     async def get(self, key: str) -> str | None:
         return self._texts.get(key)

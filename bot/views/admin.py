@@ -135,6 +135,10 @@ def refund_failed(charge_id: str, failure: RefundFailed) -> str:
     reasons = {
         RefundRefused.UNKNOWN: _("No payment with id <code>{charge}</code> in our records."),
         RefundRefused.ALREADY_REFUNDED: _("Payment <code>{charge}</code> was already refunded."),
+        RefundRefused.JOBS_RUNNING: _(
+            "The payer of <code>{charge}</code> has a training or generation running, which may "
+            "hold these credits. Try again when it has finished."
+        ),
         RefundRefused.ERASED: _(
             "The payer of <code>{charge}</code> deleted their data, so Telegram cannot be told "
             "whom to refund. Refund it from Telegram's own tools if needed."
@@ -161,10 +165,3 @@ def refund_done(charge_id: str, result: Refund) -> str:
         credits=result.credits_taken,
         balance=result.balance,
     )
-
-
-def refund_notice(result: Refund) -> str:
-    return _(
-        "↩️ Your payment of {stars} ⭐ was refunded to your Telegram account; "
-        "{credits} credits were taken back. Your balance: <b>{balance}</b> credits."
-    ).format(stars=result.stars, credits=result.credits_taken, balance=result.balance)

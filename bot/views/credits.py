@@ -3,7 +3,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.config import CreditPackage, Settings
 from bot.models import CreditEntry, LedgerReason, Payment, PaymentStatus
-from bot.services.payments import CheckoutProblem, Receipt
+from bot.services.payments import CheckoutProblem, Receipt, Refund
 
 
 def with_shortfall(text: str, cost: int, balance: int) -> str:
@@ -94,9 +94,32 @@ def receipt_text(receipt: Receipt, charge_id: str) -> str:
 
 def payment_needs_review(charge_id: str) -> str:
     return _(
-        "Your payment went through, but I could not match it to a package. "
+        "Your payment went through, but the credits could not be added automatically. "
         "The team has been told and will sort it out; your receipt id is <code>{charge_id}</code>."
     ).format(charge_id=html.quote(charge_id))
+
+
+def payment_alert(
+    charge_id: str, telegram_id: int, stars: int, payload: str, problem: Exception
+) -> str:
+    """For admins (plain text): a payment that needs a human."""
+    return _(
+        '⚠️ Payment {charge} from user {user_id} ({stars} ⭐, payload "{payload}") was not '
+        "credited automatically: {problem}. Check it, then /grant the credits or /refund it."
+    ).format(
+        charge=charge_id,
+        user_id=telegram_id,
+        stars=stars,
+        payload=payload[:100],
+        problem=f"{type(problem).__name__}: {str(problem)[:200]}",
+    )
+
+
+def refund_notice(result: Refund) -> str:
+    return _(
+        "↩️ Your payment of {stars} ⭐ was refunded to your Telegram account; "
+        "{credits} credits were taken back. Your balance: <b>{balance}</b> credits."
+    ).format(stars=result.stars, credits=result.credits_taken, balance=result.balance)
 
 
 def pay_support_text(settings: Settings, recent: list[Payment]) -> str:
@@ -126,6 +149,18 @@ def pay_support_text(settings: Settings, recent: list[Payment]) -> str:
         ]
         text += "\n\n" + _("<b>Your payments</b>\n{lines}").format(lines="\n".join(lines))
     return text
+
+
+def support_request_too_soon() -> str:
+    return _("You wrote to the team a moment ago. Please wait a minute before writing again.")
+
+
+def support_request_undelivered(settings: Settings) -> str:
+    if settings.support_contact:
+        return _("The team could not be reached right now. Please write to {contact}.").format(
+            contact=html.quote(settings.support_contact)
+        )
+    return _("The team could not be reached right now. Please try again later.")
 
 
 def support_request_sent() -> str:

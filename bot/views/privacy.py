@@ -65,10 +65,10 @@ def erased_text(erasure: Erasure) -> str:
         "✅ Your data has been deleted (models: {models}, generations: {generations}), "
         "with your profile and any unfinished set-up. Payment records are kept anonymously."
     ).format(models=erasure.models, generations=erasure.generations)
-    if erasure.pending_remote:
+    if erasure.queued:
         text += "\n\n" + _(
-            "The AI service could not be reached for some models; their deletion there is "
-            "retried automatically until it succeeds."
+            "Your models are being deleted at the AI service now; if it cannot be reached, "
+            "this is retried automatically until it succeeds."
         )
     return text + "\n\n" + _("If you write to me again, you start as a new user.")
 

@@ -264,7 +264,11 @@ def read_grant(body: dict[str, Any]) -> GrantRequest:
     telegram_id, amount = body.get("telegram_id"), body.get("amount")
     if isinstance(telegram_id, str) and telegram_id.strip().isdigit():
         telegram_id = int(telegram_id)
-    if not isinstance(telegram_id, int) or isinstance(telegram_id, bool) or telegram_id <= 0:
+    if (
+        not isinstance(telegram_id, int)
+        or isinstance(telegram_id, bool)
+        or not 0 < telegram_id < 2**63  # BIGINT
+    ):
         raise BadBody("telegram_id must be a positive integer")
     if not isinstance(amount, int) or isinstance(amount, bool):
         raise BadBody("amount must be an integer")
@@ -286,26 +290,42 @@ async def grant_credits(request: web.Request) -> web.Response:
         grant = read_grant(await json_object(request))
     except BadBody as problem:
         return web.json_response({"error": str(problem)}, status=400)
+    earlier = await CreditEntry.get_or_none(
+        reason=LedgerReason.N8N_GRANT, reference=grant.reference
+    )
+    if earlier is not None:
+        return repeated_grant(grant, earlier)
     user = await User.get_or_none(telegram_id=grant.telegram_id)
     if user is None or user.status == UserStatus.ERASED:
         return web.json_response({"error": "unknown telegram_id"}, status=404)
-    movement = await credits.move(
-        grant.telegram_id, grant.amount, LedgerReason.N8N_GRANT, grant.reference, grant.reason
-    )
-    if not movement.applied:
-        earlier = await CreditEntry.get(reason=LedgerReason.N8N_GRANT, reference=grant.reference)
-        if (earlier.user_id, earlier.delta) != (grant.telegram_id, grant.amount):  # type: ignore[attr-defined]
-            return web.json_response(
-                {"error": "reference already used for a different grant"}, status=409
-            )
-    else:
-        await notify(
-            request.app[BOT_KEY],
-            request.app[I18N_KEY],
-            user,
-            lambda: (
-                credits_views.grant_notice(grant.amount, grant.reason, movement.balance),
-                menu_button(MenuAction.CREDITS),
-            ),
+    try:
+        movement = await credits.move(
+            grant.telegram_id, grant.amount, LedgerReason.N8N_GRANT, grant.reference, grant.reason
         )
-    return web.json_response({"ok": True, "applied": movement.applied, "balance": movement.balance})
+    except credits.UnknownUser:  # deleted their data a moment ago
+        return web.json_response({"error": "unknown telegram_id"}, status=404)
+    if not movement.applied:  # the same reference, concurrently
+        repeat = await CreditEntry.get(reason=LedgerReason.N8N_GRANT, reference=grant.reference)
+        return repeated_grant(grant, repeat)
+    await notify(
+        request.app[BOT_KEY],
+        request.app[I18N_KEY],
+        user,
+        lambda: (
+            credits_views.grant_notice(grant.amount, grant.reason, movement.balance),
+            menu_button(MenuAction.CREDITS),
+        ),
+    )
+    return web.json_response({"ok": True, "applied": True, "balance": movement.balance})
+
+
+def repeated_grant(grant: GrantRequest, earlier: CreditEntry) -> web.Response:
+    """A reference seen before: 200 and nothing changes, unless it named another grant. An
+    entry held by an erased user (a negative id) was this user's before they used /delete."""
+    holder: int = earlier.user_id  # type: ignore[attr-defined]
+    same_user = holder == grant.telegram_id or holder < 0
+    if earlier.delta != grant.amount or not same_user:
+        return web.json_response(
+            {"error": "reference already used for a different grant"}, status=409
+        )
+    return web.json_response({"ok": True, "applied": False, "balance": earlier.balance_after})

@@ -14,6 +14,7 @@ from bot.models import CreditEntry, LedgerReason, ModelStatus, ModelType, Portra
 from bot.services import credits, reconciler, training, users
 from tests.conftest import StartBot
 from tests.fakes.telegram import FakeTelegram
+from tests.helpers import post_update
 
 
 async def new_user(telegram_id: int, start_credits: int = 0) -> User:
@@ -141,3 +142,23 @@ async def test_credits_shows_the_latest_movements_in_plain_words(
         ["-100", "model training"],
         ["+150", "welcome bonus"],
     ]
+
+
+async def test_start_pressed_on_two_replicas_at_once_grants_the_bonus_once(
+    backend: str, start_bot: StartBot, tg: FakeTelegram
+) -> None:
+    if backend == "embedded":
+        pytest.skip("one replica polls; the concurrent case needs webhooks")
+    first, second = await start_bot(start_credits=30), await start_bot(start_credits=30)
+    user = tg.user(6030, first_name="Twice")
+    updates = [
+        {"update_id": tg.next_update_id(), "message": user._message({"text": "/start"})}
+        for _ in range(2)
+    ]
+    statuses = await asyncio.gather(post_update(first, updates[0]), post_update(second, updates[1]))
+    assert statuses == [200, 200]
+    await user.expect("sendMessage")
+    await user.expect("sendMessage")  # both answered (one as a returning user)
+    assert await User.filter(telegram_id=6030).count() == 1
+    assert await credits.balance_of(6030) == 30
+    assert await CreditEntry.filter(user_id=6030, reason=LedgerReason.WELCOME).count() == 1

@@ -6,15 +6,15 @@
 - Each recipient is marked `sending` before its message and `sent` after, so a replica dying
   mid-message duplicates at most the one message in flight (SENDERS): whoever takes over puts
   the `sending` row back to `pending`.
-- Every sender counts its messages in one shared per-second counter, so all replicas together
-  stay within MESSAGES_PER_SECOND (Telegram allows about 30 per second).
+- Every sender takes its slot in one schedule shared by all replicas (slots
+  1/MESSAGES_PER_SECOND apart), so together they stay within MESSAGES_PER_SECOND in any
+  second (Telegram allows about 30 per second).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -286,13 +286,11 @@ async def _send_one(delivery: _Delivery, recipient_id: int, chat_id: int) -> flo
 
 
 async def _take_rate_slot(store: SharedStore) -> None:
-    """Wait for a free slot in the current wall-clock second, counted across replicas."""
-    while True:
-        now = time.time()
-        second = int(now)
-        if await store.count(f"broadcast-rate:{second}", 2.0) <= MESSAGES_PER_SECOND:
-            return
-        await asyncio.sleep(second + 1 - now)
+    """Wait for this message's slot in a schedule shared by every replica: slots are
+    1/MESSAGES_PER_SECOND apart, so no second-long window ever holds more."""
+    delay = await store.pace("broadcast-pace", 1 / MESSAGES_PER_SECOND)
+    if delay > 0:
+        await asyncio.sleep(delay)
 
 
 async def _finish(delivery: _Delivery) -> None:

@@ -35,6 +35,10 @@ class SharedStore(Protocol):
     async def release_held(self, key: str, owner: str) -> None:
         """End a lease taken with `hold`, only if `owner` still holds it."""
 
+    async def pace(self, key: str, interval_seconds: float) -> float:
+        """Reserve the next slot of a schedule shared by every caller, slots `interval_seconds`
+        apart; returns how long to wait until that slot (0 when it is now)."""
+
     async def get(self, key: str) -> str | None:
         """The value stored with `put`, if any."""
 
@@ -51,6 +55,18 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
     return redis.call('DEL', KEYS[1])
 end
 return 0
+"""
+
+
+# The next free slot of a shared schedule, in microseconds of Redis's clock (one clock for all
+# replicas); the key expires once the schedule is idle.
+PACE_SCRIPT = """
+local now = redis.call('TIME')
+local now_us = tonumber(now[1]) * 1000000 + tonumber(now[2])
+local slot = tonumber(redis.call('GET', KEYS[1]) or '0')
+if slot < now_us then slot = now_us end
+redis.call('SET', KEYS[1], string.format('%.0f', slot + tonumber(ARGV[1])), 'PX', 60000)
+return slot - now_us
 """
 
 
@@ -83,6 +99,12 @@ class RedisStore:
     async def release_held(self, key: str, owner: str) -> None:
         await self.redis.eval(RELEASE_HELD_SCRIPT, 1, self.prefix + key, owner)  # type: ignore[misc]
 
+    async def pace(self, key: str, interval_seconds: float) -> float:
+        wait_us = await self.redis.eval(  # type: ignore[misc]
+            PACE_SCRIPT, 1, self.prefix + key, int(interval_seconds * 1_000_000)
+        )
+        return int(wait_us) / 1_000_000
+
     async def get(self, key: str) -> str | None:
         value = await self.redis.get(self.prefix + key)
         return value.decode() if isinstance(value, bytes) else value
@@ -100,6 +122,7 @@ class MemoryStore:
     def __init__(self, max_keys: int = 100_000) -> None:
         self._values: dict[str, tuple[int, float]] = {}
         self._texts: dict[str, str] = {}
+        self._slots: dict[str, float] = {}  # pace(): one entry per schedule, a handful at most
         self._max_keys = max_keys
 
     def _live(self, key: str) -> tuple[int, float] | None:
@@ -150,6 +173,12 @@ class MemoryStore:
     async def release_held(self, key: str, owner: str) -> None:
         if self._texts.get(key) == owner:
             await self.release(key)
+
+    async def pace(self, key: str, interval_seconds: float) -> float:
+        now = time.monotonic()
+        slot = max(now, self._slots.get(key, 0.0))
+        self._slots[key] = slot + interval_seconds
+        return slot - now
 
     async def get(self, key: str) -> str | None:
         return self._texts.get(key)

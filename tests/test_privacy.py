@@ -236,7 +236,15 @@ async def test_a_double_tap_deletes_once_and_no_keeps_everything(
         tapper.press(yes, message_id=question.message_id),
     )
     await expect_text(tapper, "Your data has been deleted")
-    await tg.wait_until(lambda: stale_answers_now(tg) == 2)
+    # The second tap finds no user: answered silently, and it does not bring a profile back.
+    await tg.wait_until(
+        lambda: (
+            len([c for c in tg.calls if c.method == "answerCallbackQuery" and c.chat_id == 8806])
+            == 2
+        )
+    )
+    assert not await User.filter(telegram_id=8806).exists()
+    await n8n.wait_request("delete-model")
     assert len(n8n.calls("delete-model")) == 1
     assert await User.filter(status=UserStatus.ERASED).count() == 1
     assert len([e for e in tg.events(8806) if "has been deleted" in e.body]) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import UTC, datetime, timedelta
+from typing import overload
 
 from aiogram.types import User as TelegramUser
 from tortoise.exceptions import IntegrityError
@@ -24,9 +25,21 @@ def erased_reference(telegram_id: int, erasure_key: str) -> str:
     return ERASED_PREFIX + digest.hexdigest()
 
 
+@overload
 async def register(
     tg_user: TelegramUser, *, start_credits: int, erasure_key: str = ""
-) -> tuple[User, bool]:
+) -> tuple[User, bool]: ...
+
+
+@overload
+async def register(
+    tg_user: TelegramUser, *, start_credits: int, erasure_key: str = "", create: bool
+) -> tuple[User | None, bool]: ...
+
+
+async def register(
+    tg_user: TelegramUser, *, start_credits: int, erasure_key: str = "", create: bool = True
+) -> tuple[User | None, bool]:
     """Return the user's row, creating it (with the welcome bonus, in the same transaction)
     on first contact. Safe when two replicas see a new user's first updates at once.
     Someone who deleted their data and came back got the bonus already: not again."""
@@ -34,6 +47,8 @@ async def register(
     if user is not None:
         await _refresh(user, tg_user)
         return user, False
+    if not create:
+        return None, False
     if (
         start_credits > 0
         and await CreditEntry.filter(

@@ -198,7 +198,7 @@ async def test_n8n_grant_is_applied_once_per_reference(
     assert (status, answer["applied"]) == (200, False)
 
 
-async def test_a_ban_does_not_take_away_privacy_and_deletion(
+async def test_a_ban_does_not_take_away_privacy_and_deletion_nor_ends_by_it(
     start_bot: StartBot, tg: FakeTelegram
 ) -> None:
     await start_bot(flood_messages_per_second=100)
@@ -212,3 +212,7 @@ async def test_a_ban_does_not_take_away_privacy_and_deletion(
     await user.press_button("Yes, delete everything")
     await expect_text(user, "Your data has been deleted")
     assert not await User.filter(telegram_id=8007).exists()
+    # Coming back does not lift the ban.
+    await user.send_text("/start")
+    assert "suspended" in (await user.expect("sendMessage")).body
+    assert (await User.get(telegram_id=8007)).status == UserStatus.BANNED

@@ -231,6 +231,29 @@ async def test_only_active_users_are_recipients(start_bot: StartBot, tg: FakeTel
         assert tg.events(chat_id) == []
 
 
+async def test_users_banned_or_gone_since_the_start_get_nothing_and_leave_no_id(
+    start_bot: StartBot, tg: FakeTelegram
+) -> None:
+    app = await start_bot(**QUICK)
+    await add_users(tg, [7501, 7502, 7503])
+    broadcast = await broadcasts.start(
+        admin_id=ADMIN_ID,
+        nonce="n-7500",
+        text="Since the start",
+        progress_chat_id=None,
+        progress_message_id=None,
+    )
+    await User.filter(telegram_id=7502).update(status=UserStatus.BANNED)
+    await User.filter(telegram_id=7503).delete()  # as /delete does, racing the recipients' insert
+    await broadcasts.deliver(broadcast.id, app.bot, app.i18n, app.store, app.stopping)
+    assert [e.body for e in tg.events(7501)] == ["Since the start"]
+    assert tg.events(7502) == [] and tg.events(7503) == []
+    rows = dict(await BroadcastRecipient.all().values_list("telegram_id", "status"))
+    assert 7503 not in rows
+    assert rows[7502] == RecipientStatus.FAILED
+    assert sorted(status for chat, status in rows.items() if chat < 0) == [RecipientStatus.FAILED]
+
+
 async def test_a_broadcast_of_a_replica_that_died_is_taken_over_after_its_lease(
     start_bot: StartBot, tg: FakeTelegram, monkeypatch: pytest.MonkeyPatch
 ) -> None:

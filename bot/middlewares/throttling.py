@@ -33,6 +33,7 @@ class FloodMiddleware(BaseMiddleware):
             or event.from_user is None
             or event.media_group_id is not None
             or event.successful_payment is not None
+            or event.refunded_payment is not None
         ):
             return await handler(event, data)
         user_id = event.from_user.id

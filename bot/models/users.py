@@ -27,6 +27,11 @@ class User(Model):
     language = fields.CharField(max_length=8, null=True)
     # Last language_code seen from the Telegram client; used for messages sent outside an update.
     language_code = fields.CharField(max_length=16, null=True)
+    # On an erased row only: a keyed hash of the deleted person's id (services/users.
+    # erased_reference), so someone who comes back gets no second welcome bonus and no way
+    # around a ban, while the row itself names nobody.
+    erased_key = fields.CharField(max_length=80, null=True, db_index=True)
+    banned_when_erased = fields.BooleanField(default=False)
 
     class Meta:
         table = "telegram_users"

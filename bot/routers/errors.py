@@ -1,3 +1,5 @@
+import contextlib
+
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import Chat, ErrorEvent
@@ -8,6 +10,7 @@ from loguru import logger
 
 from bot.services import users
 from bot.services.alerts import AdminAlerts
+from bot.views import credits as credits_views
 
 # Telegram refusals that are part of normal life, not bugs.
 EXPECTED_BAD_REQUESTS = ("query is too old", "message is not modified", "message to edit not found")
@@ -45,22 +48,43 @@ async def unexpected_error(
     logger.opt(exception=error).error(
         "update {} from user {} failed: {}", event.update.update_id, user_id, type(error).__name__
     )
+    query = event.update.callback_query
+    if query is not None:  # stop the button's spinner; the message below says what happened
+        with contextlib.suppress(TelegramAPIError):
+            await query.answer()
+    message = event.update.message
+    # The Stars are taken and Telegram will not send this update again: say so, with the
+    # receipt id, and give admins what they need to credit it by hand.
+    payment = message.successful_payment if message is not None else None
     if event_chat is not None:
         try:
             await bot.send_message(
                 event_chat.id,
-                _("Sorry, something went wrong on my side. Please try again in a minute."),
+                credits_views.payment_needs_review(payment.telegram_payment_charge_id)
+                if payment is not None
+                else _("Sorry, something went wrong on my side. Please try again in a minute."),
             )
         except TelegramAPIError as send_error:
             logger.warning("could not tell user {} about the error: {}", user_id, send_error)
     with i18n.use_locale(i18n.default_locale):  # admins read alerts in the default language
-        text = _("⚠️ Error {kind} in update {update_id} (user {user_id}): {error}").format(
-            kind=type(error).__name__,
-            update_id=event.update.update_id,
-            user_id=user_id,
-            error=str(error)[:500],
-        )
-    await alerts.alert(type(error).__name__, text)
+        if payment is not None:
+            kind = f"payment:{payment.telegram_payment_charge_id}"
+            text = credits_views.payment_alert(
+                payment.telegram_payment_charge_id,
+                user_id or 0,
+                payment.total_amount,
+                payment.invoice_payload,
+                error,
+            )
+        else:
+            kind = type(error).__name__
+            text = _("⚠️ Error {kind} in update {update_id} (user {user_id}): {error}").format(
+                kind=kind,
+                update_id=event.update.update_id,
+                user_id=user_id,
+                error=str(error)[:500],
+            )
+    await alerts.alert(kind, text)
 
 
 def create_router() -> Router:

@@ -81,12 +81,15 @@ async def successful_payment(message: Message, user: User, alerts: AdminAlerts, 
             paid.total_amount,
             paid.invoice_payload,
         )
+        await message.answer(views.payment_needs_review(charge_id))
         with i18n.use_locale(i18n.default_locale):  # admins read alerts in the default language
             alert = views.payment_alert(
                 charge_id, user.telegram_id, paid.total_amount, paid.invoice_payload, error
             )
-        await alerts.alert(f"payment:{charge_id}", alert)
-        await message.answer(views.payment_needs_review(charge_id))
+        try:
+            await alerts.alert(f"payment:{charge_id}", alert)
+        except Exception as alert_error:  # e.g. Redis down: the ERROR line above remains
+            logger.warning("could not alert admins about payment {}: {}", charge_id, alert_error)
         return
     if receipt.applied:
         await message.answer(views.receipt_text(receipt, charge_id), reply_markup=menu_button())

@@ -261,6 +261,18 @@ async def _send_one(delivery: _Delivery, recipient_id: int, chat_id: int) -> flo
     ).update(status=RecipientStatus.SENDING)
     if not claimed:
         return 0.0
+    status_now = await User.filter(telegram_id=chat_id).first().values_list("status", flat=True)
+    if status_now != UserStatus.ACTIVE:
+        # Banned, blocked or gone (/delete) since the broadcast began: no message, and for
+        # someone gone, no trace of their id either (unique per broadcast: the row's own id).
+        gone = status_now is None
+        await BroadcastRecipient.filter(id=recipient_id).update(
+            status=RecipientStatus.BLOCKED
+            if status_now == UserStatus.BLOCKED
+            else RecipientStatus.FAILED,
+            **({"telegram_id": -recipient_id} if gone else {}),
+        )
+        return 0.0
     await _take_rate_slot(delivery.store)
     pause = 0.0
     try:

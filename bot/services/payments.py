@@ -18,6 +18,7 @@ from bot.config import CreditPackage, Settings
 from bot.models import (
     RUNNING_MODEL_STATUSES,
     RUNNING_PROMPT_STATUSES,
+    CreditEntry,
     LedgerReason,
     Payment,
     PaymentStatus,
@@ -184,9 +185,14 @@ async def refund(bot: Bot, charge_id: str) -> Refund:
         if "ALREADY_REFUNDED" not in description:
             raise RefundFailed(RefundRefused.TELEGRAM_ERROR, error.message) from None
     result = await record_refund(charge_id)
-    if result is None:  # another admin's /refund of the same charge won
+    if result is not None:
+        return result
+    # Recorded meanwhile: Telegram's refunded_payment message for this very refund may be
+    # handled first (another update, maybe another replica). Report what it recorded.
+    recorded = await CreditEntry.get_or_none(reason=LedgerReason.REFUND, reference=charge_id)
+    if recorded is None:
         raise RefundFailed(RefundRefused.ALREADY_REFUNDED)
-    return result
+    return Refund(telegram_id, payment.stars, -recorded.delta, recorded.balance_after)
 
 
 async def record_refund(charge_id: str) -> Refund | None:

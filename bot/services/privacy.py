@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -165,7 +166,12 @@ async def _forget(connection: BaseDBAsyncClient, user: User, erasure_key: str) -
     key = opaque_key()
     # Holds the balance, so the moved ledger's last balance_after still matches a row.
     await User.create(
-        telegram_id=key, status=UserStatus.ERASED, credits=user.credits, using_db=connection
+        telegram_id=key,
+        status=UserStatus.ERASED,
+        credits=user.credits,
+        erased_key=erased_reference(telegram_id, erasure_key),
+        banned_when_erased=user.status == UserStatus.BANNED,
+        using_db=connection,
     )
     # Foreign keys to the user are RESTRICT: move the money history, then delete the user.
     await CreditEntry.filter(user_id=telegram_id).using_db(connection).update(user_id=key)
@@ -249,10 +255,11 @@ async def retry_deletions_until(
     if n8n is None:  # nothing can be deleted remotely; the rows wait for N8N to be configured
         await stopping.wait()
         return
+    owner = uuid.uuid4().hex
     holding = False
     while not stopping.is_set():
         try:
-            holding = await store.claim(TURN_KEY, DELETION_RETRY_SECONDS * 0.9)
+            holding = await store.hold(TURN_KEY, owner, DELETION_RETRY_SECONDS * 0.9)
             if holding:
                 await retry_due_deletions(n8n, stopping)
         except Exception as error:  # a hiccup (database, Redis) must not end the retries
@@ -262,4 +269,4 @@ async def retry_deletions_until(
     if holding:
         # A replica that starts now (a rolling restart) takes the turn at once.
         with contextlib.suppress(Exception):
-            await store.release(TURN_KEY)
+            await store.release_held(TURN_KEY, owner)

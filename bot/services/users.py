@@ -42,20 +42,24 @@ async def register(
 ) -> tuple[User | None, bool]:
     """Return the user's row, creating it (with the welcome bonus, in the same transaction)
     on first contact. Safe when two replicas see a new user's first updates at once.
-    Someone who deleted their data and came back got the bonus already: not again."""
+    Someone who deleted their data and came back got the bonus already (not again), and
+    comes back banned if they were."""
     user = await User.get_or_none(telegram_id=tg_user.id)
     if user is not None:
         await _refresh(user, tg_user)
         return user, False
     if not create:
         return None, False
-    if (
-        start_credits > 0
-        and await CreditEntry.filter(
-            reason=LedgerReason.WELCOME, reference=erased_reference(tg_user.id, erasure_key)
-        ).exists()
-    ):
+    status = UserStatus.ACTIVE
+    erased = (
+        await User.filter(erased_key=erased_reference(tg_user.id, erasure_key))
+        .order_by("-id")
+        .first()
+    )
+    if erased is not None:  # deleted their data before: the bonus was theirs, a ban stays
         start_credits = 0
+        if erased.banned_when_erased:
+            status = UserStatus.BANNED
     try:
         async with in_transaction() as connection:
             user = await User.create(
@@ -65,6 +69,7 @@ async def register(
                 last_name=tg_user.last_name,
                 language_code=tg_user.language_code,
                 credits=start_credits,
+                status=status,
                 using_db=connection,
             )
             if start_credits > 0:

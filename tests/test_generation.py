@@ -452,7 +452,7 @@ async def test_twenty_concurrent_confirms_with_credit_for_one_start_one_job(
     user = await registered(tg, 9050)
     await ready_model(n8n, user)
     summary = await to_summary(user)
-    confirm = next(data for data in summary.callback_data if data == "gen:confirm")
+    confirm = next(data for data in summary.callback_data if data.startswith("gen:confirm:"))
     await asyncio.gather(*(user.press(confirm, message_id=summary.message_id) for _ in range(20)))
     await expect_text(user, "Generating your portraits")
     await n8n.wait_request("generate")
@@ -465,3 +465,24 @@ async def test_twenty_concurrent_confirms_with_credit_for_one_start_one_job(
     assert (
         await CreditEntry.filter(user_id=9050, reason=LedgerReason.RESERVE_GENERATION).count() == 1
     )
+
+
+async def test_an_earlier_summarys_generate_button_starts_nothing(
+    start_bot: StartBot, trainer_settings: dict[str, Any], tg: FakeTelegram, n8n: FakeN8N
+) -> None:
+    await start(start_bot, trainer_settings)
+    user = await registered(tg, 9060)
+    await ready_model(n8n, user)
+    first = await to_summary(user, "me as a knight in shining armour")
+    old_generate = next(data for data in first.callback_data if data.startswith("gen:confirm:"))
+    await user.press_button("Change the prompt")
+    await expect_text(user, "Now describe")
+    await user.send_text("me as a pirate on a ship")
+    await expect_text(user, "Ready to generate")
+    await user.press(old_generate, message_id=first.message_id)
+    stale = await user.expect("answerCallbackQuery")
+    assert "no longer active" in stale.params.get("text", "")
+    assert n8n.calls("generate") == []
+    await user.press_button("✅ Generate")  # the latest summary's button works
+    await expect_text(user, "Generating your portraits")
+    assert (await n8n.wait_request("generate")).body["prompt"] == "me as a pirate on a ship"

@@ -32,6 +32,9 @@ class GenerateAction(StrEnum):
 
 class GenerateCallback(CallbackData, prefix="gen"):
     action: GenerateAction
+    # For CONFIRM: which summary made the button (its request id's start). A Generate button
+    # of an earlier summary would otherwise start the current one, with another prompt.
+    job: str = ""
 
 
 class AfterAction(StrEnum):
@@ -76,11 +79,12 @@ def presets_keyboard() -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def confirm_keyboard(*, enough_credits: bool) -> InlineKeyboardMarkup:
+def confirm_keyboard(*, enough_credits: bool, job: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     if enough_credits:
         builder.button(
-            text=_("✅ Generate"), callback_data=GenerateCallback(action=GenerateAction.CONFIRM)
+            text=_("✅ Generate"),
+            callback_data=GenerateCallback(action=GenerateAction.CONFIRM, job=job),
         )
     else:
         builder.button(text=_("💳 Credits"), callback_data=MenuCallback(action=MenuAction.CREDITS))
@@ -91,6 +95,11 @@ def confirm_keyboard(*, enough_credits: bool) -> InlineKeyboardMarkup:
     builder.button(text=_("✖️ Cancel"), callback_data=GenerateCallback(action=GenerateAction.CANCEL))
     builder.adjust(1)
     return builder.as_markup()
+
+
+def summary_tag(request_id: str) -> str:
+    """What a Generate button carries to name its summary."""
+    return request_id[:8]
 
 
 def after_delivery_keyboard(job: Prompt) -> InlineKeyboardMarkup:
@@ -108,10 +117,11 @@ def after_delivery_keyboard(job: Prompt) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def retry_keyboard() -> InlineKeyboardMarkup:
+def retry_keyboard(job: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(
-        text=_("🔁 Try again"), callback_data=GenerateCallback(action=GenerateAction.CONFIRM)
+        text=_("🔁 Try again"),
+        callback_data=GenerateCallback(action=GenerateAction.CONFIRM, job=job),
     )
     builder.button(text=_("✖️ Cancel"), callback_data=GenerateCallback(action=GenerateAction.CANCEL))
     builder.adjust(1)

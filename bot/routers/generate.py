@@ -108,11 +108,14 @@ async def show_summary(
         await target.answer(_("This model is not available."), reply_markup=main_menu())
         return
     balance = await credits.balance_of(user.telegram_id)
-    await state.update_data(prompt=prompt, request_id=str(uuid.uuid4()))
+    request_id = str(uuid.uuid4())
+    await state.update_data(prompt=prompt, request_id=request_id)
     await state.set_state(GenerateImages.confirm)
     await target.answer(
         views.summary(model, prompt, settings.images_per_prompt, settings.generate_cost, balance),
-        reply_markup=kb.confirm_keyboard(enough_credits=balance >= settings.generate_cost),
+        reply_markup=kb.confirm_keyboard(
+            enough_credits=balance >= settings.generate_cost, job=kb.summary_tag(request_id)
+        ),
     )
 
 
@@ -225,13 +228,15 @@ async def run_job(
         logger.opt(exception=error).error("generation job {} crashed", job.request_id)
         await generation.fail(job, "internal error")
         result = generation.LaunchResult(started=False)
+    retry_request = ""  # stays empty (a stale Try again) when the user moved on meanwhile
     async with isolation.lock(state.key):
         if await state.get_state() != GenerateImages.submitting.state:
             pass  # the user moved on meanwhile
         elif result.started or result.model_expired:
             await state.clear()
         else:
-            await state.update_data(request_id=str(uuid.uuid4()))
+            retry_request = str(uuid.uuid4())
+            await state.update_data(request_id=retry_request)
             await state.set_state(GenerateImages.confirm)
     chat_id = state.key.chat_id
     if result.started:
@@ -239,7 +244,11 @@ async def run_job(
     elif result.model_expired:
         await bot.send_message(chat_id, views.model_expired(model), reply_markup=retrain_keyboard())
     else:
-        await bot.send_message(chat_id, views.not_accepted(), reply_markup=kb.retry_keyboard())
+        await bot.send_message(
+            chat_id,
+            views.not_accepted(),
+            reply_markup=kb.retry_keyboard(kb.summary_tag(retry_request)),
+        )
 
 
 async def cancel_pressed(query: CallbackQuery, state: FSMContext) -> None:
@@ -305,6 +314,14 @@ async def resend_pressed(
     await send_images(bot, store, user.telegram_id, urls, caption, on_album=remember)
 
 
+async def current_summary(
+    query: CallbackQuery, callback_data: GenerateCallback, state: FSMContext
+) -> bool:
+    """Only the latest summary's Generate (or Try again) button starts a job."""
+    request_id = str((await state.get_data()).get("request_id", ""))
+    return bool(request_id) and callback_data.job == kb.summary_tag(request_id)
+
+
 def create_router() -> Router:
     router = Router(name="generate")
     router.message.register(generate_command, Command("generate"))
@@ -321,6 +338,7 @@ def create_router() -> Router:
         confirm_pressed,
         GenerateImages.confirm,
         GenerateCallback.filter(F.action == GenerateAction.CONFIRM),
+        current_summary,
     )
     router.callback_query.register(
         change_prompt,

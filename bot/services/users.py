@@ -9,6 +9,7 @@ from typing import overload
 
 from aiogram.types import User as TelegramUser
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from bot.models import CreditEntry, LedgerReason, User, UserStatus
@@ -44,21 +45,20 @@ async def register(
     on first contact. Safe when two replicas see a new user's first updates at once.
     Someone who deleted their data and came back got the bonus already (not again), and
     comes back banned if they were."""
-    user = await User.get_or_none(telegram_id=tg_user.id)
+    # One query finds the person's row and, for a newcomer, any erased row of theirs.
+    rows = await User.filter(
+        Q(telegram_id=tg_user.id) | Q(erased_key=erased_reference(tg_user.id, erasure_key))
+    ).order_by("-id")
+    user = next((row for row in rows if row.telegram_id == tg_user.id), None)
     if user is not None:
         await _refresh(user, tg_user)
         return user, False
     if not create:
         return None, False
     status = UserStatus.ACTIVE
-    erased = (
-        await User.filter(erased_key=erased_reference(tg_user.id, erasure_key))
-        .order_by("-id")
-        .first()
-    )
-    if erased is not None:  # deleted their data before: the bonus was theirs, a ban stays
+    if rows:  # deleted their data before: the bonus was theirs, and a ban stays
         start_credits = 0
-        if erased.banned_when_erased:
+        if rows[0].banned_when_erased:
             status = UserStatus.BANNED
     try:
         async with in_transaction() as connection:

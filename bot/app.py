@@ -36,6 +36,7 @@ from bot.middlewares import (
     UserLocaleMiddleware,
     UserMiddleware,
 )
+from bot.models import Prompt
 from bot.routers import feature_routers
 from bot.services.albums import AlbumCollector, MemoryAlbumCollector, RedisAlbumCollector
 from bot.services.alerts import AdminAlerts
@@ -161,6 +162,9 @@ class BotApp:
         shutdown.register(self._begin_stopping)
         shutdown.handlers.insert(0, shutdown.handlers.pop())
 
+    async def _redeliver(self, job: Prompt) -> None:
+        await n8n.redeliver(self.bot, self.i18n, self.store, job)
+
     async def _begin_stopping(self) -> None:
         self.stopping.set()
 
@@ -189,7 +193,11 @@ class BotApp:
         if self.settings.uses_webhook:
             await self._ensure_webhook()
         self._workers = [
-            asyncio.create_task(sweep_until(self.stopping, self.bot, self.i18n, self.store)),
+            asyncio.create_task(
+                sweep_until(
+                    self.stopping, self.bot, self.i18n, self.store, redeliver=self._redeliver
+                )
+            ),
             asyncio.create_task(
                 resume_broadcasts_until(self.stopping, self.bot, self.i18n, self.store)
             ),

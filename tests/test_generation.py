@@ -6,17 +6,18 @@ from __future__ import annotations
 import asyncio
 import copy
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from bot.models import CreditEntry, LedgerReason, ModelStatus, PortraitModel, Prompt, PromptStatus
-from bot.services import credits
+from bot.services import credits, reconciler
 from bot.services.n8n import N8NClient
 from tests.conftest import StartBot
 from tests.fakes.n8n import FakeN8N, jpeg_data_url
 from tests.fakes.telegram import FakeTelegram, FakeUser
-from tests.helpers import expect_text, post_update
+from tests.helpers import eventually, expect_text, post_update
 
 
 async def ready_model(n8n: FakeN8N, user: FakeUser, name: str = "Anna") -> PortraitModel:
@@ -486,3 +487,34 @@ async def test_an_earlier_summarys_generate_button_starts_nothing(
     await user.press_button("✅ Generate")  # the latest summary's button works
     await expect_text(user, "Generating your portraits")
     assert (await n8n.wait_request("generate")).body["prompt"] == "me as a pirate on a ship"
+
+
+async def test_a_delivery_cut_off_by_a_dead_replica_is_made_again_once(
+    start_bot: StartBot, trainer_settings: dict[str, Any], tg: FakeTelegram, n8n: FakeN8N
+) -> None:
+    app = await start_bot(**{**trainer_settings, "start_credits": 50})
+    user = await registered(tg, 9070)
+    await ready_model(n8n, user)
+    prompt_id = await generate(user, n8n)
+    assert await n8n.complete_generation(prompt_id) == 200
+    await user.expect("sendMediaGroup")
+    await expect_text(user, "Here are your portraits")
+    job = await Prompt.get(prompt_id=prompt_id)
+
+    async def delivered() -> bool:
+        return (await Prompt.get(id=job.id)).delivered_at is not None
+
+    await eventually(delivered)  # marked just after the last message
+    assert await reconciler.redeliver_stalled(app._redeliver) == 0  # delivered: left alone
+
+    # The replica delivering it died mid-way, long ago.
+    long_ago = datetime.now(UTC) - timedelta(minutes=20)
+    await Prompt.filter(id=job.id).update(delivered_at=None, delivery_started_at=long_ago)
+    results = await asyncio.gather(
+        reconciler.redeliver_stalled(app._redeliver), reconciler.redeliver_stalled(app._redeliver)
+    )
+    assert sorted(results) == [0, 1]  # two replicas' sweeps: one takes it
+    assert len((await user.expect("sendMediaGroup")).media) == 4
+    await expect_text(user, "Here are your portraits")
+    await eventually(delivered)
+    assert await reconciler.redeliver_stalled(app._redeliver) == 0

@@ -83,6 +83,10 @@ class Prompt(Model):
         null=True
     )  # [{url, file_id}]; JSONB on PostgreSQL
     error = fields.TextField(null=True)
+    # Set by whoever delivers the images (claimed when the job became ready); delivered_at
+    # when the user was answered. A delivery that outlives its replica is picked up again.
+    delivery_started_at = fields.DatetimeField(null=True)
+    delivered_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "telegram_prompts"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from loguru import logger
@@ -181,7 +182,7 @@ async def apply_status(
         stored: list[dict[str, Any]] = [{"url": url, "file_id": None} for url in images]
         changed = bool(
             await Prompt.filter(id=job.id, status__in=FORWARD_FROM[status]).update(
-                status=status, images=stored
+                status=status, images=stored, delivery_started_at=datetime.now(UTC)
             )
         )
     else:
@@ -199,6 +200,31 @@ async def remember_file_ids(job: Prompt, file_ids: list[str | None]) -> None:
             image["file_id"] = file_id
     await Prompt.filter(id=job.id).update(images=images)
     job.images = images
+
+
+async def mark_delivered(job: Prompt) -> None:
+    """The user was answered (images sent, or told they could not be): delivery is over."""
+    job.delivered_at = datetime.now(UTC)
+    await Prompt.filter(id=job.id).update(delivered_at=job.delivered_at)
+
+
+async def stalled_deliveries(started_before: datetime) -> list[Prompt]:
+    """Ready jobs whose delivery began before `started_before` and never finished: the
+    replica delivering them stopped answering."""
+    return await Prompt.filter(
+        status=PromptStatus.READY, delivered_at__isnull=True, delivery_started_at__lt=started_before
+    )
+
+
+async def claim_redelivery(job: Prompt) -> bool:
+    """True for the one caller (of all replicas) that takes this stalled delivery over."""
+    now = datetime.now(UTC)
+    claimed = await Prompt.filter(
+        id=job.id, delivered_at__isnull=True, delivery_started_at=job.delivery_started_at
+    ).update(delivery_started_at=now)
+    if claimed:
+        job.delivery_started_at = now
+    return bool(claimed)
 
 
 async def history(telegram_id: int) -> list[Prompt]:

@@ -235,16 +235,28 @@ async def deliver(bot: Bot, i18n: I18n, store: SharedStore, user: User, job: Pro
             )
         except TelegramForbiddenError:
             await users.mark_blocked(user.telegram_id)
+            await generation.mark_delivered(job)  # nobody to deliver to; /history later
             return
         except (TelegramAPIError, ImageUnavailable) as error:
             logger.warning("could not deliver generation {}: {}", job.request_id, error)
             await notify(bot, i18n, user, lambda: (generation_views.undelivered(), None))
+            await generation.mark_delivered(job)
             return
         await bot.send_message(
             user.telegram_id,
             generation_views.delivered(),
             reply_markup=after_delivery_keyboard(job),
         )
+        await generation.mark_delivered(job)
+
+
+async def redeliver(bot: Bot, i18n: I18n, store: SharedStore, job: Prompt) -> None:
+    """Deliver a job again whose first delivery died with its replica."""
+    user = await User.get_or_none(telegram_id=job.user_id)  # type: ignore[attr-defined]
+    if user is None:  # deleted their data meanwhile
+        await generation.mark_delivered(job)
+        return
+    await deliver(bot, i18n, store, user, job)
 
 
 MAX_GRANT_CREDITS = 1_000_000

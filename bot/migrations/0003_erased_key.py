@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='User',
             name='banned_when_erased',
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AddField(
             model_name='User',

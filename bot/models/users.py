@@ -31,7 +31,8 @@ class User(Model):
     # erased_reference), so someone who comes back gets no second welcome bonus and no way
     # around a ban, while the row itself names nobody.
     erased_key = fields.CharField(max_length=80, null=True, db_index=True)
-    banned_when_erased = fields.BooleanField(default=False)
+    # db_default: rows that exist when the column is added need a value.
+    banned_when_erased = fields.BooleanField(default=False, db_default=False)
 
     class Meta:
         table = "telegram_users"

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import sys
 import tempfile
 import time
@@ -23,10 +22,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import asyncpg
 from redis.asyncio import Redis
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
+from bench.updates import TOKEN, free_port, fresh_bench_database
 from bot.app import BotApp, build
 from bot.config import Settings
 from bot.db import close_database, init_database
@@ -34,16 +33,8 @@ from bot.models import Broadcast, BroadcastStatus, User
 from bot.services import broadcasts
 from tests.fakes.telegram import FakeTelegram
 
-TOKEN = "123456789:BENCH-token-for-the-fake-bot-api"
-PG = "postgres://postgres@127.0.0.1:5432/test"
 REDIS = "redis://127.0.0.1:6379/14"
 ADMIN = 1
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def slow_send_message(tg: FakeTelegram, latency: float) -> None:
@@ -118,18 +109,13 @@ async def main(users: int, latencies: list[float]) -> None:
         )
         for latency in latencies:
             await measure("SQLite+memory, 1 replica", embedded, users, latency, 1)
-    try:
-        admin = await asyncpg.connect(PG)
-        await admin.execute('DROP DATABASE IF EXISTS "portrait_bench" WITH (FORCE)')
-        await admin.execute('CREATE DATABASE "portrait_bench"')
-        await admin.close()
-    except OSError as error:
-        print(f"PostgreSQL unavailable, skipped: {error}")
+    bench_database = await fresh_bench_database()
+    if bench_database is None:
         return
     port = free_port()
     shared = Settings(
         telegram_bot_token=TOKEN,
-        database_url=PG.rsplit("/", 1)[0] + "/portrait_bench",
+        database_url=bench_database,
         redis_url=REDIS,
         webhook_url=f"http://127.0.0.1:{port}",
         webhook_secret="bench",

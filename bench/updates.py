@@ -37,6 +37,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+async def fresh_bench_database() -> str | None:
+    """An empty PostgreSQL database for a bench run, or None (said) when PostgreSQL is down."""
+    try:
+        admin = await asyncpg.connect(PG)
+        await admin.execute('DROP DATABASE IF EXISTS "portrait_bench" WITH (FORCE)')
+        await admin.execute('CREATE DATABASE "portrait_bench"')
+        await admin.close()
+    except OSError as error:
+        print(f"PostgreSQL unavailable, skipped: {error}")
+        return None
+    return PG.rsplit("/", 1)[0] + "/portrait_bench"
+
+
 async def measure(name: str, settings: Settings, tg: FakeTelegram, users: int, rounds: int) -> None:
     EXECUTOR_CACHE.clear()
     await init_database(settings.database_url)
@@ -85,13 +98,8 @@ async def main(users: int, rounds: int) -> None:
                 flood_messages_per_second=1000,
             )
             await measure("SQLite+memory, polling", embedded, tg, users, rounds)
-        try:
-            admin = await asyncpg.connect(PG)
-            await admin.execute('DROP DATABASE IF EXISTS "portrait_bench" WITH (FORCE)')
-            await admin.execute('CREATE DATABASE "portrait_bench"')
-            await admin.close()
-        except OSError as error:
-            print(f"PostgreSQL unavailable, skipped: {error}")
+        bench_database = await fresh_bench_database()
+        if bench_database is None:
             return
         async with FakeTelegram(token=TOKEN) as tg:
             tg.delivery = "webhook"
@@ -99,7 +107,7 @@ async def main(users: int, rounds: int) -> None:
             replicas = Settings(
                 telegram_bot_token=TOKEN,
                 telegram_api_url=tg.base_url,
-                database_url=PG.rsplit("/", 1)[0] + "/portrait_bench",
+                database_url=bench_database,
                 redis_url="redis://127.0.0.1:6379/15",
                 webhook_url=f"http://127.0.0.1:{port}",
                 webhook_secret="bench",

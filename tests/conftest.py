@@ -70,6 +70,23 @@ async def services_reachable() -> str | None:
     return None
 
 
+async def fresh_postgres_database(name: str) -> str:
+    """An empty PostgreSQL database of that name (dropped first); skipped locally, failed on CI,
+    when PostgreSQL or Redis is missing. Returns its URL."""
+    missing = await services_reachable()
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(missing)
+        pytest.skip(missing)
+    admin = await asyncpg.connect(PG_DSN)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return PG_DSN.rsplit("/", 1)[0] + f"/{name}"
+
+
 def schema_version() -> str:
     """Changes whenever a migration file changes, so test databases never keep an old schema."""
     digest = hashlib.sha256()

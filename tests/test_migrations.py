@@ -3,11 +3,9 @@ column without a database default would fail here on PostgreSQL, not on an empty
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 from tortoise import Tortoise, connections
 from tortoise.backends.base.executor import EXECUTOR_CACHE
@@ -15,7 +13,7 @@ from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 
 from bot.db import close_database, migrate_schema, tortoise_config
 from bot.models import Prompt, User
-from tests.conftest import DB_PREFIX, PG_DSN, services_reachable, worker_number
+from tests.conftest import DB_PREFIX, fresh_postgres_database, worker_number
 
 FIRST = MigrationTarget(app_label="models", name="0001_initial")
 
@@ -25,17 +23,7 @@ async def database_url(backend: str, tmp_path: Path) -> AsyncIterator[str]:
     if backend == "embedded":
         yield f"sqlite://{tmp_path}/upgrade.sqlite3"
         return
-    missing = await services_reachable()
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(missing)
-        pytest.skip(missing)
-    name = f"{DB_PREFIX}_upgrade_{worker_number()}"
-    admin = await asyncpg.connect(PG_DSN)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    yield PG_DSN.rsplit("/", 1)[0] + f"/{name}"
+    yield await fresh_postgres_database(f"{DB_PREFIX}_upgrade_{worker_number()}")
 
 
 async def test_a_database_with_data_upgrades_from_the_first_schema(database_url: str) -> None:

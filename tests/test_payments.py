@@ -32,6 +32,13 @@ async def started_user(tg: FakeTelegram, telegram_id: int) -> FakeUser:
     return user
 
 
+async def pay(user: FakeUser, charge_id: str, package: CreditPackage = PACKAGES[0]) -> None:
+    """A completed Stars payment for `package`, and its receipt."""
+    payload = payments.invoice_payload(package)
+    await user.successful_payment(payload, "XTR", package.stars, charge_id=charge_id)
+    await expect_text(user, "Payment received")
+
+
 async def buy(user: FakeUser, package_label: str) -> dict[str, object]:
     """Press Buy in /credits, then a package; returns the invoice Telegram received."""
     await user.send_text("/credits")
@@ -125,8 +132,7 @@ async def test_a_payment_that_completes_after_a_ban_is_still_credited(
     await start_bot(credit_packages=PACKAGES)
     user = await started_user(tg, 7005)
     await User.filter(telegram_id=7005).update(status=UserStatus.BANNED)
-    await user.successful_payment("credits:100:50", "XTR", 50, charge_id="charge-banned")
-    await expect_text(user, "Payment received")
+    await pay(user, "charge-banned")
     assert await credits.balance_of(7005) == 100
 
 
@@ -136,8 +142,7 @@ async def test_admin_refund_takes_the_credits_back_down_to_zero(
     await start_bot(credit_packages=PACKAGES)
     user = await started_user(tg, 7006)
     admin = tg.user(ADMIN_ID, first_name="Admin")
-    await user.successful_payment("credits:300:135", "XTR", 135, charge_id="charge-r")
-    await expect_text(user, "Payment received")
+    await pay(user, "charge-r", PACKAGES[1])
     await credits.move(7006, -250, LedgerReason.RESERVE_TRAINING, "spent-most")
 
     await admin.send_text("/refund charge-r")
@@ -165,8 +170,7 @@ async def test_a_refund_telegram_already_made_is_recorded_without_a_second_refun
     await start_bot(credit_packages=PACKAGES)
     user = await started_user(tg, 7007)
     admin = tg.user(ADMIN_ID, first_name="Admin")
-    await user.successful_payment("credits:100:50", "XTR", 50, charge_id="charge-c")
-    await expect_text(user, "Payment received")
+    await pay(user, "charge-c")
     tg.refunds.append((7007, "charge-c"))  # refunded at Telegram, not in our records
     await admin.send_text("/refund charge-c")
     assert "Refunded 50 ⭐" in (await expect_text(admin, "Refunded")).body
@@ -187,8 +191,7 @@ async def test_telegram_refund_errors_are_shown_in_words(
     await start_bot(credit_packages=PACKAGES)
     user = await started_user(tg, 7008)
     admin = tg.user(ADMIN_ID, first_name="Admin")
-    await user.successful_payment("credits:100:50", "XTR", 50, charge_id="charge-e")
-    await expect_text(user, "Payment received")
+    await pay(user, "charge-e")
     tg.fail("refundStarPayment", status=400, description=description)
     await admin.send_text("/refund charge-e")
     answer = (await admin.expect("sendMessage")).body
@@ -205,8 +208,7 @@ async def test_paysupport_explains_refunds_lists_payments_and_forwards_a_request
     admin = tg.user(ADMIN_ID, first_name="Admin")
     await admin.send_text("/start")
     await admin.expect("sendMessage")
-    await user.successful_payment("credits:100:50", "XTR", 50, charge_id="charge-s")
-    await expect_text(user, "Payment received")
+    await pay(user, "charge-s")
     await user.send_text("/paysupport")
     text = (await user.expect("sendMessage")).body
     assert "refund" in text and "charge-s" in text
@@ -222,8 +224,7 @@ async def test_a_refund_waits_while_a_job_may_hold_the_credits(
     await start_bot(credit_packages=PACKAGES, flood_messages_per_second=100)
     user = await started_user(tg, 7010)
     admin = tg.user(ADMIN_ID, first_name="Admin")
-    await user.successful_payment("credits:100:50", "XTR", 50, charge_id="charge-busy")
-    await expect_text(user, "Payment received")
+    await pay(user, "charge-busy")
     job = await training.reserve(
         7010, name="Busy", model_type=ModelType.MAN, request_id=uuid.uuid4(), cost=100
     )
@@ -241,8 +242,7 @@ async def test_a_refund_made_outside_the_bot_is_recorded_from_telegrams_notice(
 ) -> None:
     await start_bot(credit_packages=PACKAGES)
     user = await started_user(tg, 7011)
-    await user.successful_payment("credits:100:50", "XTR", 50, charge_id="charge-out")
-    await expect_text(user, "Payment received")
+    await pay(user, "charge-out")
     notice = {"currency": "XTR", "total_amount": 50, "invoice_payload": "credits:100:50",
               "telegram_payment_charge_id": "charge-out"}  # fmt: skip
     for _ in range(2):  # a repeat changes nothing

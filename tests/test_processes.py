@@ -12,10 +12,16 @@ from pathlib import Path
 
 import aiohttp
 import asyncpg
-import pytest
 from redis.asyncio import Redis
 
-from tests.conftest import PG_DSN, REDIS_URL, TOKEN, free_port, services_reachable, worker_number
+from tests.conftest import (
+    DB_PREFIX,
+    REDIS_URL,
+    TOKEN,
+    free_port,
+    fresh_postgres_database,
+    worker_number,
+)
 from tests.fakes.telegram import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,17 +93,7 @@ async def test_embedded_default_runs_with_only_a_token(tmp_path: Path) -> None:
 
 
 async def test_two_replicas_start_at_once_on_an_empty_postgres(tmp_path: Path) -> None:
-    missing = await services_reachable()
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(missing)
-        pytest.skip(missing)
-    name = f"portrait_boot_{worker_number()}"
-    admin = await asyncpg.connect(PG_DSN)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    database_url = PG_DSN.rsplit("/", 1)[0] + f"/{name}"
+    database_url = await fresh_postgres_database(f"{DB_PREFIX}_boot_{worker_number()}")
     redis_url = f"{REDIS_URL}/{1 + worker_number() % 15}"
     redis = Redis.from_url(redis_url)
     await redis.flushdb()  # update ids restart with every fake server: forget earlier ones

@@ -1,0 +1,1 @@
+"""Scripts that print figures (python bench/<name>.py); not part of the bot."""

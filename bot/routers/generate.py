@@ -37,6 +37,7 @@ from bot.services.n8n import N8NClient
 from bot.services.presets import preset
 from bot.services.shared import SharedStore
 from bot.states import GenerateImages
+from bot.views import credits as credit_views
 from bot.views import generation as views
 
 
@@ -188,10 +189,7 @@ async def confirm_pressed(
         await query.answer(_("This model is not available."), show_alert=True)
         return
     except credits.InsufficientCredits as error:
-        await query.answer(
-            _("You need {missing} more credits: /credits").format(missing=error.missing),
-            show_alert=True,
-        )
+        await query.answer(credit_views.shortfall_alert(error.missing), show_alert=True)
         return
     except generation.AlreadyStarted:
         await query.answer(_("This generation is already being started."))

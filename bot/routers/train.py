@@ -28,6 +28,7 @@ from bot.services.albums import AlbumCollector
 from bot.services.background import BackgroundTasks
 from bot.services.n8n import N8NClient
 from bot.states import TrainModel
+from bot.views import credits as credit_views
 from bot.views import training as views
 
 
@@ -288,10 +289,7 @@ async def confirm_pressed(
             cost=settings.train_cost,
         )
     except credits.InsufficientCredits as error:
-        await query.answer(
-            _("You need {missing} more credits: /credits").format(missing=error.missing),
-            show_alert=True,
-        )
+        await query.answer(credit_views.shortfall_alert(error.missing), show_alert=True)
         return
     except training.AlreadyStarted:
         await query.answer(_("This training is already being started."))

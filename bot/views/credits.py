@@ -19,6 +19,11 @@ def with_shortfall(text: str, cost: int, balance: int) -> str:
     )
 
 
+def shortfall_alert(missing: int) -> str:
+    """A short pop-up (button answers hold little text) when a confirm finds too few credits."""
+    return _("You need {missing} more credits: /credits").format(missing=missing)
+
+
 def reason_label(reason: LedgerReason) -> str:
     return {
         LedgerReason.WELCOME: _("welcome bonus"),

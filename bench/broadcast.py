@@ -30,6 +30,7 @@ from bot.app import BotApp, build
 from bot.config import Settings
 from bot.db import close_database, init_database
 from bot.models import Broadcast, BroadcastStatus, User
+from bot.outbound import broadcasts as outbound_broadcasts
 from bot.services import broadcasts
 from tests.fakes.telegram import FakeTelegram
 
@@ -74,10 +75,7 @@ async def measure(name: str, settings: Settings, users: int, latency: float, rep
         )
         started = time.perf_counter()
         await asyncio.gather(
-            *(
-                broadcasts.deliver(broadcast.id, app.bot, app.i18n, app.store, app.stopping)
-                for app in apps
-            )
+            *(outbound_broadcasts.deliver(app.outbox, broadcast.id, app.stopping) for app in apps)
         )
         elapsed = time.perf_counter() - started
         # deliver() returns when done on the replica holding the lease (at once on the other).

@@ -17,6 +17,7 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisEventIsolation, RedisStorage
+from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from loguru import logger
@@ -36,18 +37,19 @@ from bot.middlewares import (
     UserLocaleMiddleware,
     UserMiddleware,
 )
-from bot.models import Prompt
+from bot.outbound import AdminAlerts, Outbox
+from bot.outbound import broadcasts as outbound_broadcasts
+from bot.outbound import jobs as outbound_jobs
 from bot.routers import feature_routers
+from bot.services import privacy
 from bot.services.albums import AlbumCollector, MemoryAlbumCollector, RedisAlbumCollector
-from bot.services.alerts import AdminAlerts
 from bot.services.background import BackgroundTasks
-from bot.services.broadcasts import resume_broadcasts_until
 from bot.services.n8n import N8NClient
-from bot.services.privacy import retry_deletions_until
-from bot.services.reconciler import sweep_until
+from bot.services.periodic import PeriodicWorker
 from bot.services.shared import MemoryStore, RedisStore, SharedStore
 from bot.services.telegram import RetryMiddleware
-from bot.web import health, n8n
+from bot.web import health
+from bot.web import n8n as n8n_web
 
 WEBHOOK_PATH = "/webhook"
 SHUTDOWN_GRACE_SECONDS = 20.0
@@ -90,8 +92,9 @@ def create_dispatcher(
     store: SharedStore,
     i18n: PoI18n,
     alerts: AdminAlerts,
-    n8n: N8NClient | None,
+    n8n_client: N8NClient | None,
     background: BackgroundTasks,
+    outbox: Outbox,
 ) -> Dispatcher:
     storage, isolation = create_storage(settings, redis)
     albums: AlbumCollector = (
@@ -106,7 +109,8 @@ def create_dispatcher(
         settings=settings,
         store=store,
         alerts=alerts,
-        n8n=n8n,
+        n8n=n8n_client,
+        outbox=outbox,
         albums=albums,
         background=background,
         isolation=isolation,
@@ -119,6 +123,7 @@ def create_dispatcher(
     dispatcher.message.outer_middleware(banned)
     dispatcher.callback_query.outer_middleware(banned)
     dispatcher.message.outer_middleware(FloodMiddleware(store, settings.flood_messages_per_second))
+    dispatcher.callback_query.middleware(CallbackAnswerMiddleware(pre=True))
     dispatcher.include_routers(*feature_routers())
     return dispatcher
 
@@ -133,6 +138,7 @@ class BotApp:
     i18n: PoI18n
     store: SharedStore
     redis: Redis | None
+    outbox: Outbox
     n8n: N8NClient | None = None
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
     # False when the caller manages the database (several replicas in one test process).
@@ -162,9 +168,6 @@ class BotApp:
         shutdown.register(self._begin_stopping)
         shutdown.handlers.insert(0, shutdown.handlers.pop())
 
-    async def _redeliver(self, job: Prompt) -> None:
-        await n8n.redeliver(self.bot, self.i18n, self.store, job)
-
     async def _begin_stopping(self) -> None:
         self.stopping.set()
 
@@ -193,16 +196,38 @@ class BotApp:
         if self.settings.uses_webhook:
             await self._ensure_webhook()
         self._workers = [
-            asyncio.create_task(
-                sweep_until(
-                    self.stopping, self.bot, self.i18n, self.store, redeliver=self._redeliver
-                )
-            ),
-            asyncio.create_task(
-                resume_broadcasts_until(self.stopping, self.bot, self.i18n, self.store)
-            ),
-            asyncio.create_task(retry_deletions_until(self.stopping, self.n8n, self.store)),
+            asyncio.create_task(worker.run_until(self.stopping))
+            for worker in self.periodic_workers()
         ]
+
+    def periodic_workers(self) -> list[PeriodicWorker]:
+        outbox, store, n8n = self.outbox, self.store, self.n8n
+        workers = [
+            PeriodicWorker(
+                "reconciler",
+                outbound_jobs.RECONCILE_EVERY_SECONDS,
+                lambda stopping: outbound_jobs.reconcile(outbox, stopping),
+                store,
+                turn_key="reconciler-turn",
+            ),
+            # Every replica looks; each broadcast has a lease of its own.
+            PeriodicWorker(
+                "broadcast resumption",
+                outbound_broadcasts.RESUME_EVERY_SECONDS,
+                lambda stopping: outbound_broadcasts.resume_all(outbox, stopping),
+            ),
+        ]
+        if n8n is not None:  # without N8N the queued deletions wait for it to be configured
+            workers.append(
+                PeriodicWorker(
+                    "model deletion retries",
+                    privacy.DELETION_RETRY_SECONDS,
+                    lambda stopping: privacy.retry_due_deletions(n8n, stopping),
+                    store,
+                    turn_key=privacy.TURN_KEY,
+                )
+            )
+        return workers
 
     def _webhook_fingerprint(self) -> str:
         wanted = f"{self.settings.webhook_endpoint}|{self.settings.webhook_secret}|"
@@ -286,15 +311,15 @@ class BotApp:
 
 def create_web_app(app: BotApp) -> web.Application:
     # Callbacks are small JSON bodies; 4 MB leaves room for long image lists.
-    web_app = web.Application(middlewares=[n8n.n8n_secret_middleware], client_max_size=4 * 2**20)
-    web_app[n8n.SETTINGS_KEY] = app.settings
-    web_app[n8n.BOT_KEY] = app.bot
-    web_app[n8n.I18N_KEY] = app.i18n
-    web_app[n8n.BACKGROUND_KEY] = app.background
+    web_app = web.Application(
+        middlewares=[n8n_web.n8n_secret_middleware], client_max_size=4 * 2**20
+    )
+    web_app[n8n_web.SETTINGS_KEY] = app.settings
+    web_app[n8n_web.OUTBOX_KEY] = app.outbox
     web_app[health.STORE_KEY] = app.store
     web_app[health.LIFECYCLE_KEY] = app.lifecycle
     web_app.add_routes(health.routes)
-    web_app.add_routes(n8n.routes)
+    web_app.add_routes(n8n_web.routes)
     return web_app
 
 
@@ -347,14 +372,16 @@ def build(settings: Settings, *, owns_database: bool = True) -> BotApp:
         else None
     )
     background = BackgroundTasks()
+    outbox = Outbox(bot, i18n, store, background)
     dispatcher = create_dispatcher(
         settings,
         redis=redis,
         store=store,
         i18n=i18n,
         alerts=alerts,
-        n8n=n8n_client,
+        n8n_client=n8n_client,
         background=background,
+        outbox=outbox,
     )
     return BotApp(
         settings=settings,
@@ -363,6 +390,7 @@ def build(settings: Settings, *, owns_database: bool = True) -> BotApp:
         i18n=i18n,
         store=store,
         redis=redis,
+        outbox=outbox,
         n8n=n8n_client,
         background=background,
         owns_database=owns_database,

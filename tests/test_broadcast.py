@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 from PIL import Image
 
-from bot.keyboards.broadcast import BroadcastAction, BroadcastCallback
+from bot.callbacks import BroadcastAction, BroadcastCallback
 from bot.models import (
     Broadcast,
     BroadcastRecipient,
@@ -17,6 +17,7 @@ from bot.models import (
     User,
     UserStatus,
 )
+from bot.outbound import broadcasts as outbound_broadcasts
 from bot.services import broadcasts
 from tests.conftest import ADMIN_ID, StartBot
 from tests.fakes.telegram import Event, FakeTelegram, FakeUser
@@ -30,9 +31,9 @@ QUICK = {"flood_messages_per_second": 100}  # the admin types faster than a huma
 def quick_broadcasts(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(broadcasts, "MESSAGES_PER_SECOND", RATE)
     monkeypatch.setattr(broadcasts, "LEASE_SECONDS", 1.0)
-    monkeypatch.setattr(broadcasts, "PROGRESS_EVERY_SECONDS", 0.2)
-    monkeypatch.setattr(broadcasts, "RESUME_EVERY_SECONDS", 0.1)
-    monkeypatch.setattr(broadcasts, "OUTAGE_PAUSE_SECONDS", 0.1)
+    monkeypatch.setattr(outbound_broadcasts, "PROGRESS_EVERY_SECONDS", 0.2)
+    monkeypatch.setattr(outbound_broadcasts, "RESUME_EVERY_SECONDS", 0.1)
+    monkeypatch.setattr(outbound_broadcasts, "OUTAGE_PAUSE_SECONDS", 0.1)
 
 
 async def add_users(
@@ -91,7 +92,7 @@ async def test_non_admins_get_the_usual_fallback_and_no_hint(
     user = tg.user(7101)
     await user.send_text("/broadcast")
     assert "I did not understand that" in (await user.expect("sendMessage")).body
-    forged = BroadcastCallback(action=BroadcastAction.CONFIRM, nonce="0123456789abcdef")
+    forged = BroadcastCallback(action=BroadcastAction.CONFIRM, token="0123456789abcdef")
     await user.press(forged.pack())
     assert (await user.expect("answerCallbackQuery")).text == "This button is no longer active."
     assert await Broadcast.all().count() == 0
@@ -211,7 +212,7 @@ async def test_two_hundred_users_a_block_a_flood_wait_and_a_restart_give_one_cop
     per_second = Counter(
         int(c.time) for c in tg.calls if c.method == "sendMessage" and c.status == 200
     )
-    assert max(per_second.values()) <= RATE + broadcasts.SENDERS + 1
+    assert max(per_second.values()) <= RATE + outbound_broadcasts.SENDERS + 1
 
 
 async def test_only_active_users_are_recipients(start_bot: StartBot, tg: FakeTelegram) -> None:
@@ -245,7 +246,7 @@ async def test_users_banned_or_gone_since_the_start_get_nothing_and_leave_no_id(
     )
     await User.filter(telegram_id=7502).update(status=UserStatus.BANNED)
     await User.filter(telegram_id=7503).delete()  # as /delete does, racing the recipients' insert
-    await broadcasts.deliver(broadcast.id, app.bot, app.i18n, app.store, app.stopping)
+    await outbound_broadcasts.deliver(app.outbox, broadcast.id, app.stopping)
     assert [e.body for e in tg.events(7501)] == ["Since the start"]
     assert tg.events(7502) == [] and tg.events(7503) == []
     rows = dict(await BroadcastRecipient.all().values_list("telegram_id", "status"))
@@ -257,7 +258,9 @@ async def test_users_banned_or_gone_since_the_start_get_nothing_and_leave_no_id(
 async def test_a_broadcast_of_a_replica_that_died_is_taken_over_after_its_lease(
     start_bot: StartBot, tg: FakeTelegram, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(broadcasts, "RESUME_EVERY_SECONDS", 3600)  # replica A never resumes
+    monkeypatch.setattr(
+        outbound_broadcasts, "RESUME_EVERY_SECONDS", 3600
+    )  # replica A never resumes
     replica_a = await start_bot(**QUICK)
     readers = [7501, 7502, 7503, 7504]
     await add_users(tg, readers)
@@ -274,7 +277,7 @@ async def test_a_broadcast_of_a_replica_that_died_is_taken_over_after_its_lease(
     await replica_a.bot.send_message(7502, text)
     await start_bot.stop(replica_a)
 
-    monkeypatch.setattr(broadcasts, "RESUME_EVERY_SECONDS", 0.1)
+    monkeypatch.setattr(outbound_broadcasts, "RESUME_EVERY_SECONDS", 0.1)
     await start_bot(**QUICK)
     # With no progress message yet, the resuming replica sends one to the admin.
     await tg.wait_until(

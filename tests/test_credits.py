@@ -11,7 +11,8 @@ from aiogram.types import User as TelegramUser
 from tortoise.exceptions import IntegrityError
 
 from bot.models import CreditEntry, LedgerReason, ModelStatus, ModelType, PortraitModel, User
-from bot.services import credits, reconciler, training, users
+from bot.outbound import jobs as outbound_jobs
+from bot.services import credits, training, users
 from tests.conftest import StartBot
 from tests.fakes.telegram import FakeTelegram
 from tests.helpers import post_update
@@ -115,12 +116,12 @@ async def test_jobs_that_never_started_give_their_credits_back(
     long_ago = datetime.now(UTC) - timedelta(hours=1)
     await PortraitModel.filter(id=stuck_model.id).update(created_at=long_ago)
 
-    assert await reconciler.release_stuck_jobs(app.bot, app.i18n) == 1
+    assert await outbound_jobs.release_stuck_jobs(app.outbox) == 1
     assert await credits.balance_of(6010) == 150
     assert (await PortraitModel.get(id=stuck_model.id)).status == ModelStatus.FAILED
     assert (await PortraitModel.get(id=fresh_model.id)).status == ModelStatus.PENDING
     assert "could not be started" in (await user.expect("sendMessage")).body
-    assert await reconciler.release_stuck_jobs(app.bot, app.i18n) == 0  # once only
+    assert await outbound_jobs.release_stuck_jobs(app.outbox) == 0  # once only
     assert await credits.balance_of(6010) == 150
 
 

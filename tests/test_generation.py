@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from bot.models import CreditEntry, LedgerReason, ModelStatus, PortraitModel, Prompt, PromptStatus
-from bot.services import credits, reconciler
+from bot.outbound import jobs as outbound_jobs
+from bot.services import credits
 from bot.services.n8n import N8NClient
 from tests.conftest import StartBot
 from tests.fakes.n8n import FakeN8N, jpeg_data_url
@@ -505,16 +506,16 @@ async def test_a_delivery_cut_off_by_a_dead_replica_is_made_again_once(
         return (await Prompt.get(id=job.id)).delivered_at is not None
 
     await eventually(delivered)  # marked just after the last message
-    assert await reconciler.redeliver_stalled(app._redeliver) == 0  # delivered: left alone
+    assert await outbound_jobs.redeliver_stalled(app.outbox) == 0  # delivered: left alone
 
     # The replica delivering it died mid-way, long ago.
     long_ago = datetime.now(UTC) - timedelta(minutes=20)
     await Prompt.filter(id=job.id).update(delivered_at=None, delivery_started_at=long_ago)
     results = await asyncio.gather(
-        reconciler.redeliver_stalled(app._redeliver), reconciler.redeliver_stalled(app._redeliver)
+        outbound_jobs.redeliver_stalled(app.outbox), outbound_jobs.redeliver_stalled(app.outbox)
     )
     assert sorted(results) == [0, 1]  # two replicas' sweeps: one takes it
     assert len((await user.expect("sendMediaGroup")).media) == 4
     await expect_text(user, "Here are your portraits")
     await eventually(delivered)
-    assert await reconciler.redeliver_stalled(app._redeliver) == 0
+    assert await outbound_jobs.redeliver_stalled(app.outbox) == 0

@@ -17,7 +17,7 @@ from bot.models import (
     User,
     UserStatus,
 )
-from bot.services import credits, payments, training
+from bot.services import credits, jobs, payments, training
 from tests.conftest import ADMIN_ID, StartBot
 from tests.fakes.telegram import FakeTelegram, FakeUser
 from tests.helpers import button_texts, expect_text
@@ -231,7 +231,7 @@ async def test_a_refund_waits_while_a_job_may_hold_the_credits(
     await admin.send_text("/refund charge-busy")
     assert "has a training or generation running" in (await admin.expect("sendMessage")).body
     assert tg.refunds == []
-    await training.fail(job, "astria said no")  # the credits come back to the balance
+    await jobs.fail(jobs.TRAINING, job, "astria said no")  # the credits come back to the balance
     await admin.send_text("/refund charge-busy")
     await expect_text(admin, "Refunded 50 ⭐")
     assert await credits.balance_of(7010) == 0

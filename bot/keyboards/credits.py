@@ -1,16 +1,9 @@
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.callbacks import BuyCallback, MenuAction, MenuCallback
 from bot.config import CreditPackage
-from bot.keyboards.menu import MenuAction, MenuCallback
-
-
-class BuyCallback(CallbackData, prefix="buy"):
-    """A package to buy; 0 credits means "show the packages"."""
-
-    credits: int
 
 
 def credits_keyboard(can_buy: bool) -> InlineKeyboardMarkup:

@@ -1,54 +1,23 @@
-from enum import StrEnum
-
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.keyboards.menu import MenuAction, MenuCallback
+from bot.callbacks import (
+    AfterAction,
+    AfterCallback,
+    GenerateAction,
+    GenerateCallback,
+    MenuAction,
+    MenuCallback,
+    ModelChoice,
+    ModelPage,
+    PresetChoice,
+    ResendCallback,
+)
 from bot.models import PortraitModel, Prompt
 from bot.services.presets import presets
 
 MODELS_PER_PAGE = 8
-
-
-class ModelChoice(CallbackData, prefix="gmodel"):
-    model: int  # our row id
-
-
-class ModelPage(CallbackData, prefix="gpage"):
-    page: int
-
-
-class PresetChoice(CallbackData, prefix="gpreset"):
-    preset: str
-
-
-class GenerateAction(StrEnum):
-    CONFIRM = "confirm"
-    CHANGE_PROMPT = "prompt"
-    CANCEL = "cancel"
-
-
-class GenerateCallback(CallbackData, prefix="gen"):
-    action: GenerateAction
-    # For CONFIRM: which summary made the button (its request id's start). A Generate button
-    # of an earlier summary would otherwise start the current one, with another prompt.
-    job: str = ""
-
-
-class AfterAction(StrEnum):
-    MORE = "more"  # the same prompt again, a new job
-    NEW_PROMPT = "new"
-
-
-class AfterCallback(CallbackData, prefix="after"):
-    action: AfterAction
-    job: int  # telegram_prompts row id
-
-
-class ResendCallback(CallbackData, prefix="resend"):
-    job: int
 
 
 def models_keyboard(models: list[PortraitModel], page: int) -> InlineKeyboardMarkup:
@@ -79,12 +48,12 @@ def presets_keyboard() -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def confirm_keyboard(*, enough_credits: bool, job: str) -> InlineKeyboardMarkup:
+def confirm_keyboard(*, enough_credits: bool, token: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     if enough_credits:
         builder.button(
             text=_("✅ Generate"),
-            callback_data=GenerateCallback(action=GenerateAction.CONFIRM, job=job),
+            callback_data=GenerateCallback(action=GenerateAction.CONFIRM, token=token),
         )
     else:
         builder.button(text=_("💳 Credits"), callback_data=MenuCallback(action=MenuAction.CREDITS))
@@ -95,11 +64,6 @@ def confirm_keyboard(*, enough_credits: bool, job: str) -> InlineKeyboardMarkup:
     builder.button(text=_("✖️ Cancel"), callback_data=GenerateCallback(action=GenerateAction.CANCEL))
     builder.adjust(1)
     return builder.as_markup()
-
-
-def summary_tag(request_id: str) -> str:
-    """What a Generate button carries to name its summary."""
-    return request_id[:8]
 
 
 def after_delivery_keyboard(job: Prompt) -> InlineKeyboardMarkup:
@@ -117,11 +81,11 @@ def after_delivery_keyboard(job: Prompt) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def retry_keyboard(job: str) -> InlineKeyboardMarkup:
+def retry_keyboard(token: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(
         text=_("🔁 Try again"),
-        callback_data=GenerateCallback(action=GenerateAction.CONFIRM, job=job),
+        callback_data=GenerateCallback(action=GenerateAction.CONFIRM, token=token),
     )
     builder.button(text=_("✖️ Cancel"), callback_data=GenerateCallback(action=GenerateAction.CANCEL))
     builder.adjust(1)

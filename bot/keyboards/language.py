@@ -1,12 +1,8 @@
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.callbacks import LanguageCallback
 from bot.i18n import LANGUAGE_NAMES
-
-
-class LanguageCallback(CallbackData, prefix="lang"):
-    code: str
 
 
 def language_keyboard(current: str) -> InlineKeyboardMarkup:

@@ -1,23 +1,8 @@
-from enum import StrEnum
-
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-
-class MenuAction(StrEnum):
-    TRAIN = "train"
-    GENERATE = "generate"
-    MODELS = "models"
-    CREDITS = "credits"
-    LANGUAGE = "language"
-    HELP = "help"
-    MENU = "menu"  # show the main menu again
-
-
-class MenuCallback(CallbackData, prefix="menu"):
-    action: MenuAction
+from bot.callbacks import MenuAction, MenuCallback
 
 
 def main_menu() -> InlineKeyboardMarkup:

@@ -1,21 +1,8 @@
-from enum import StrEnum
-
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-
-class PrivacyAction(StrEnum):
-    DELETE = "delete"  # from /privacy: ask to confirm, as /delete does
-    CONFIRM = "confirm"
-    KEEP = "keep"
-
-
-class PrivacyCallback(CallbackData, prefix="privacy"):
-    action: PrivacyAction
-    # Which confirmation made the button: an old or already used one is stale.
-    nonce: str = ""
+from bot.callbacks import PrivacyAction, PrivacyCallback
 
 
 def privacy_keyboard() -> InlineKeyboardMarkup:
@@ -26,15 +13,15 @@ def privacy_keyboard() -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def confirm_delete_keyboard(nonce: str) -> InlineKeyboardMarkup:
+def confirm_delete_keyboard(token: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(
         text=_("🗑 Yes, delete everything"),
-        callback_data=PrivacyCallback(action=PrivacyAction.CONFIRM, nonce=nonce),
+        callback_data=PrivacyCallback(action=PrivacyAction.CONFIRM, token=token),
     )
     builder.button(
         text=_("✖️ No, keep my data"),
-        callback_data=PrivacyCallback(action=PrivacyAction.KEEP, nonce=nonce),
+        callback_data=PrivacyCallback(action=PrivacyAction.KEEP, token=token),
     )
     builder.adjust(1)
     return builder.as_markup()

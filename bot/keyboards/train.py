@@ -1,30 +1,9 @@
-from enum import StrEnum
-
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.keyboards.menu import MenuAction, MenuCallback
+from bot.callbacks import MenuAction, MenuCallback, ModelTypeCallback, TrainAction, TrainCallback
 from bot.models import ModelType
-
-
-class ModelTypeCallback(CallbackData, prefix="mtype"):
-    model_type: ModelType
-    wizard: str  # which run of the wizard made the button: an old one's buttons are stale
-
-
-class TrainAction(StrEnum):
-    START = "start"  # photos → confirmation
-    CLEAR = "clear"
-    CANCEL = "cancel"
-    CONFIRM = "confirm"  # reserve credits and send the job
-    BACK = "back"  # confirmation → photos
-
-
-class TrainCallback(CallbackData, prefix="train"):
-    action: TrainAction
-    wizard: str
 
 
 def model_type_label(model_type: ModelType) -> str:
@@ -38,64 +17,64 @@ def model_type_label(model_type: ModelType) -> str:
     }[model_type]
 
 
-def model_type_keyboard(wizard: str) -> InlineKeyboardMarkup:
+def model_type_keyboard(token: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for model_type in ModelType:
         builder.button(
             text=model_type_label(model_type),
-            callback_data=ModelTypeCallback(model_type=model_type, wizard=wizard),
+            callback_data=ModelTypeCallback(model_type=model_type, token=token),
         )
     builder.button(
-        text=_("✖️ Cancel"), callback_data=TrainCallback(action=TrainAction.CANCEL, wizard=wizard)
+        text=_("✖️ Cancel"), callback_data=TrainCallback(action=TrainAction.CANCEL, token=token)
     )
     builder.adjust(2, 2, 2, 1)
     return builder.as_markup()
 
 
-def cancel_keyboard(wizard: str) -> InlineKeyboardMarkup:
+def cancel_keyboard(token: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(
-        text=_("✖️ Cancel"), callback_data=TrainCallback(action=TrainAction.CANCEL, wizard=wizard)
+        text=_("✖️ Cancel"), callback_data=TrainCallback(action=TrainAction.CANCEL, token=token)
     )
     return builder.as_markup()
 
 
-def photos_keyboard(count: int, min_photos: int, wizard: str) -> InlineKeyboardMarkup:
+def photos_keyboard(count: int, min_photos: int, token: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     if count >= min_photos:
         builder.button(
             text=_("🚀 Start training"),
-            callback_data=TrainCallback(action=TrainAction.START, wizard=wizard),
+            callback_data=TrainCallback(action=TrainAction.START, token=token),
         )
     if count:
         builder.button(
             text=_("🗑 Clear photos"),
-            callback_data=TrainCallback(action=TrainAction.CLEAR, wizard=wizard),
+            callback_data=TrainCallback(action=TrainAction.CLEAR, token=token),
         )
     builder.button(
-        text=_("✖️ Cancel"), callback_data=TrainCallback(action=TrainAction.CANCEL, wizard=wizard)
+        text=_("✖️ Cancel"), callback_data=TrainCallback(action=TrainAction.CANCEL, token=token)
     )
     builder.adjust(1)
     return builder.as_markup()
 
 
 def confirm_keyboard(
-    wizard: str, *, enough_credits: bool, retry: bool = False
+    token: str, *, enough_credits: bool, retry: bool = False
 ) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     if enough_credits:
         label = _("🔁 Try again") if retry else _("✅ Confirm and pay")
         builder.button(
-            text=label, callback_data=TrainCallback(action=TrainAction.CONFIRM, wizard=wizard)
+            text=label, callback_data=TrainCallback(action=TrainAction.CONFIRM, token=token)
         )
     else:
         builder.button(text=_("💳 Credits"), callback_data=MenuCallback(action=MenuAction.CREDITS))
     builder.button(
         text=_("⬅️ Back to photos"),
-        callback_data=TrainCallback(action=TrainAction.BACK, wizard=wizard),
+        callback_data=TrainCallback(action=TrainAction.BACK, token=token),
     )
     builder.button(
-        text=_("✖️ Cancel"), callback_data=TrainCallback(action=TrainAction.CANCEL, wizard=wizard)
+        text=_("✖️ Cancel"), callback_data=TrainCallback(action=TrainAction.CANCEL, token=token)
     )
     builder.adjust(1)
     return builder.as_markup()

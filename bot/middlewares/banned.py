@@ -5,7 +5,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.utils.i18n import gettext as _
 
-from bot.keyboards.privacy import PrivacyCallback
+from bot.callbacks import PrivacyCallback
 from bot.models import User, UserStatus
 from bot.services.shared import SharedStore
 

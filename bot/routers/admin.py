@@ -4,23 +4,21 @@ Everyone else falls through to the fallback: nothing hints that these exist."""
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
-from aiogram.utils.i18n import I18n
 
 from bot.config import Settings
 from bot.filters import IsAdmin
-from bot.models import User
+from bot.outbound import Outbox
+from bot.outbound import credits as credit_news
 from bot.services import admin, payments
 from bot.services.credits import UnknownUser
-from bot.services.notifications import notify
 from bot.views import admin as views
-from bot.views import credits as credits_views
 
 
 async def stats(message: Message) -> None:
     await message.answer(views.stats_text(await admin.statistics()))
 
 
-async def grant(message: Message, command: CommandObject, bot: Bot, i18n: I18n) -> None:
+async def grant(message: Message, command: CommandObject, outbox: Outbox) -> None:
     request = views.parse_grant(command.args)
     if request is None:
         await message.answer(views.grant_usage())
@@ -33,9 +31,7 @@ async def grant(message: Message, command: CommandObject, bot: Bot, i18n: I18n) 
         await message.answer(views.unknown_user(telegram_id))
         return
     await message.answer(views.grant_done(result, note))
-    target = await User.get_or_none(telegram_id=telegram_id)
-    if result.applied and result.delta and target is not None:
-        await notify(bot, i18n, target, lambda: (views.grant_notice(result, note), None))
+    await credit_news.granted_by_admin(outbox, result, note)
 
 
 async def ban(message: Message, command: CommandObject, settings: Settings) -> None:
@@ -64,7 +60,7 @@ async def set_banned(
     await message.answer(views.ban_done(telegram_id, banned, changed))
 
 
-async def refund(message: Message, command: CommandObject, bot: Bot, i18n: I18n) -> None:
+async def refund(message: Message, command: CommandObject, bot: Bot, outbox: Outbox) -> None:
     charge_id = (command.args or "").strip()
     if not charge_id or " " in charge_id:
         await message.answer(views.refund_usage())
@@ -75,9 +71,7 @@ async def refund(message: Message, command: CommandObject, bot: Bot, i18n: I18n)
         await message.answer(views.refund_failed(charge_id, failure))
         return
     await message.answer(views.refund_done(charge_id, result))
-    payer = await User.get_or_none(telegram_id=result.telegram_id)
-    if payer is not None:
-        await notify(bot, i18n, payer, lambda: (credits_views.refund_notice(result), None))
+    await credit_news.refunded(outbox, result)
 
 
 def create_router() -> Router:

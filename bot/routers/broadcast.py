@@ -5,23 +5,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
-import secrets
 
-from aiogram import Bot, F, Router
+from aiogram import F, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import I18n
-from aiogram.utils.i18n import gettext as _
+from aiogram.utils.callback_answer import CallbackAnswer
 
-from bot.filters import IsAdmin
+from bot import tokens
+from bot.callbacks import BroadcastAction, BroadcastCallback, Flow
+from bot.filters import CurrentToken, IsAdmin
 from bot.keyboards import broadcast as kb
-from bot.keyboards.broadcast import BroadcastAction, BroadcastCallback
+from bot.outbound import Outbox
+from bot.outbound import broadcasts as outbound_broadcasts
+from bot.routers.common import answer_after, reply
 from bot.services import broadcasts
 from bot.services.background import BackgroundTasks
-from bot.services.shared import SharedStore
 from bot.states import Broadcast as BroadcastWizard
+from bot.states import BroadcastData
 from bot.views import broadcast as views
 
 
@@ -41,12 +43,12 @@ async def text_received(message: Message, state: FSMContext) -> None:
     except TelegramBadRequest as error:
         await message.answer(views.refused(html.escape(error.message)))
         return
-    nonce = secrets.token_hex(8)
-    await state.update_data(text=text, nonce=nonce)
+    await BroadcastData(text=text).save(state)
     await state.set_state(BroadcastWizard.confirm)
+    token = await tokens.issue(state, Flow.BROADCAST)
     await message.answer(
         views.preview_summary(await broadcasts.active_user_count()),
-        reply_markup=kb.confirm_keyboard(nonce),
+        reply_markup=kb.confirm_keyboard(token),
     )
 
 
@@ -54,47 +56,29 @@ async def not_text(message: Message) -> None:
     await message.answer(views.not_text())
 
 
-async def is_current(callback_data: BroadcastCallback, state: FSMContext) -> bool:
-    """Only the latest preview's buttons act; an earlier or used one is stale."""
-    return (
-        await state.get_state() == BroadcastWizard.confirm.state
-        and (await state.get_data()).get("nonce") == callback_data.nonce
-    )
-
-
-async def answer_stale(query: CallbackQuery, nonce: str) -> None:
-    if await broadcasts.exists(nonce):
-        await query.answer(views.already_started())
-    else:
-        await query.answer(_("This button is no longer active."))
-
-
+@answer_after
 async def confirm_pressed(
     query: CallbackQuery,
     callback_data: BroadcastCallback,
+    callback_answer: CallbackAnswer,
     state: FSMContext,
-    bot: Bot,
-    i18n: I18n,
-    store: SharedStore,
+    outbox: Outbox,
     background: BackgroundTasks,
     stopping: asyncio.Event,
 ) -> None:
-    if not await is_current(callback_data, state):
-        await answer_stale(query, callback_data.nonce)
-        return
-    text = (await state.get_data())["text"]
+    text = (await BroadcastData.load(state)).text
     # The summary message becomes the progress message that delivery keeps editing.
     summary = query.message if isinstance(query.message, Message) else None
     try:
         broadcast = await broadcasts.start(
             admin_id=query.from_user.id,
-            nonce=callback_data.nonce,
+            nonce=callback_data.token,
             text=text,
             progress_chat_id=summary.chat.id if summary else None,
             progress_message_id=summary.message_id if summary else None,
         )
-    except broadcasts.AlreadyStarted:
-        await query.answer(views.already_started())
+    except broadcasts.AlreadyStarted:  # by a press on another replica
+        callback_answer.text = views.already_started()
         return
     await state.clear()
     if summary is not None:  # before delivery starts, so this never overwrites its numbers
@@ -106,23 +90,15 @@ async def confirm_pressed(
                 reply_markup=None,
             )
     background.spawn(
-        broadcasts.deliver(broadcast.id, bot, i18n, store, stopping),
+        outbound_broadcasts.deliver(outbox, broadcast.id, stopping),
         name=f"broadcast {broadcast.id}",
     )
-    await query.answer(views.started())
+    callback_answer.text = views.started()
 
 
-async def cancel_pressed(
-    query: CallbackQuery, callback_data: BroadcastCallback, state: FSMContext
-) -> None:
-    if not await is_current(callback_data, state):
-        await answer_stale(query, callback_data.nonce)
-        return
+async def cancel_pressed(query: CallbackQuery, state: FSMContext) -> None:
     await state.clear()
-    await query.answer()
-    if isinstance(query.message, Message):
-        with contextlib.suppress(TelegramAPIError):
-            await query.message.edit_text(views.cancelled(), reply_markup=None)
+    await reply(query, views.cancelled(), edit=True)
 
 
 def create_router() -> Router:
@@ -135,10 +111,17 @@ def create_router() -> Router:
     # A new text on the preview step replaces the previous one; commands (/cancel) pass.
     router.message.register(text_received, wizard, F.text, ~F.text.startswith("/"))
     router.message.register(not_text, wizard, ~F.text)
+    # The preview's token is cleared with the wizard (confirm, cancel, /cancel): stale after.
     router.callback_query.register(
-        confirm_pressed, BroadcastCallback.filter(F.action == BroadcastAction.CONFIRM)
+        confirm_pressed,
+        BroadcastWizard.confirm,
+        BroadcastCallback.filter(F.action == BroadcastAction.CONFIRM),
+        CurrentToken(),
     )
     router.callback_query.register(
-        cancel_pressed, BroadcastCallback.filter(F.action == BroadcastAction.CANCEL)
+        cancel_pressed,
+        BroadcastWizard.confirm,
+        BroadcastCallback.filter(F.action == BroadcastAction.CANCEL),
+        CurrentToken(),
     )
     return router

@@ -1,10 +1,10 @@
 from aiogram import Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.keyboards.menu import main_menu
+from bot.routers.common import Event, reply
 from bot.states import GenerateImages, TrainModel
 
 
@@ -18,19 +18,15 @@ def describe(state: str | None) -> str | None:
     return _("Cancelled.")
 
 
-async def cancel_and_say(target: Message, state: FSMContext) -> None:
+async def cancel_and_say(event: Event, state: FSMContext) -> None:
     """Clear whatever wizard is running and say what was cancelled (command or button)."""
     cancelled = describe(await state.get_state())
     await state.clear()
     text = cancelled or _("There is nothing to cancel.")
-    await target.answer(text, reply_markup=main_menu())
-
-
-async def cancel(message: Message, state: FSMContext) -> None:
-    await cancel_and_say(message, state)
+    await reply(event, text, main_menu())
 
 
 def create_router() -> Router:
     router = Router(name="cancel")
-    router.message.register(cancel, Command("cancel"), StateFilter("*"))
+    router.message.register(cancel_and_say, Command("cancel"), StateFilter("*"))
     return router

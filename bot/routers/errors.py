@@ -8,8 +8,8 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from loguru import logger
 
+from bot.outbound import AdminAlerts
 from bot.services import users
-from bot.services.alerts import AdminAlerts
 from bot.views import credits as credits_views
 
 # Telegram refusals that are part of normal life, not bugs.

@@ -5,118 +5,111 @@ from __future__ import annotations
 import uuid
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, StateFilter
+from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.fsm.storage.base import BaseEventIsolation
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import gettext as _
-from loguru import logger
+from aiogram.utils.callback_answer import CallbackAnswer
 
-from bot.config import Settings
-from bot.keyboards import generate as kb
-from bot.keyboards.generate import (
+from bot import tokens
+from bot.callbacks import (
     AfterAction,
     AfterCallback,
+    Flow,
     GenerateAction,
     GenerateCallback,
+    MenuAction,
+    MenuCallback,
     ModelChoice,
     ModelPage,
     PresetChoice,
     ResendCallback,
 )
-from bot.keyboards.menu import MenuAction, MenuCallback, main_menu
+from bot.config import Settings
+from bot.filters import CurrentToken
+from bot.keyboards import generate as kb
+from bot.keyboards.menu import main_menu
 from bot.keyboards.train import retrain_keyboard
 from bot.models import ModelStatus, PortraitModel, Prompt, User
-from bot.routers.cancel import cancel_and_say
-from bot.routers.jobs import launch_reserved
-from bot.routers.train import not_configured_text
-from bot.services import credits, generation
-from bot.services.background import BackgroundTasks
-from bot.services.delivery import send_images
+from bot.outbound import Outbox
+from bot.outbound.images import send_images
+from bot.routers.common import Event, answer_after, replace_buttons, reply
+from bot.routers.wizard import JobWizard, Refusal, Reply
+from bot.services import credits, generation, jobs
+from bot.services.generation import GenerationLaunch
+from bot.services.jobs import Outcome
 from bot.services.n8n import N8NClient
 from bot.services.presets import preset
-from bot.services.shared import SharedStore
-from bot.states import GenerateImages
-from bot.views import credits as credit_views
+from bot.states import GenerateImages, GenerationData
+from bot.views import common as common_views
 from bot.views import generation as views
 
 
-async def begin(message: Message, state: FSMContext, settings: Settings, user: User) -> None:
+async def ready_models(user: User) -> tuple[list[PortraitModel], list[PortraitModel]]:
+    """All the user's models, and those ready to generate with."""
+    models = await generation.models_of(user.telegram_id)
+    return models, [model for model in models if model.status == ModelStatus.READY]
+
+
+async def begin(event: Event, state: FSMContext, settings: Settings, user: User) -> None:
     if not settings.n8n_enabled:
-        await message.answer(not_configured_text())
+        await reply(event, common_views.not_configured())
         return
     await state.clear()
-    models = await generation.models_of(user.telegram_id)
-    ready = [model for model in models if model.status == ModelStatus.READY]
+    models, ready = await ready_models(user)
     if not ready:
-        await message.answer(views.no_ready_models(models), reply_markup=retrain_keyboard())
+        await reply(event, views.no_ready_models(models), retrain_keyboard())
         return
     await state.set_state(GenerateImages.model)
-    await message.answer(views.choose_model(), reply_markup=kb.models_keyboard(ready, 0))
-
-
-async def generate_command(
-    message: Message, state: FSMContext, settings: Settings, user: User
-) -> None:
-    await begin(message, state, settings, user)
-
-
-async def generate_button(
-    query: CallbackQuery, state: FSMContext, settings: Settings, user: User
-) -> None:
-    await query.answer()
-    if isinstance(query.message, Message):
-        await begin(query.message, state, settings, user)
+    await reply(event, views.choose_model(), kb.models_keyboard(ready, 0))
 
 
 async def page_pressed(query: CallbackQuery, callback_data: ModelPage, user: User) -> None:
-    await query.answer()
-    models = await generation.models_of(user.telegram_id)
-    ready = [model for model in models if model.status == ModelStatus.READY]
-    if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(
-            reply_markup=kb.models_keyboard(ready, callback_data.page)
-        )
+    _, ready = await ready_models(user)
+    await replace_buttons(query, kb.models_keyboard(ready, callback_data.page))
 
 
-async def ask_prompt(target: Message, state: FSMContext, model: PortraitModel) -> None:
-    await state.update_data(model=model.id)
+async def ask_prompt(event: Event, state: FSMContext, model: PortraitModel) -> None:
+    await GenerationData(model=model.id).save(state)
     await state.set_state(GenerateImages.prompt)
-    await target.answer(views.ask_prompt(model), reply_markup=kb.presets_keyboard())
+    await reply(event, views.ask_prompt(model), kb.presets_keyboard())
 
 
+@answer_after
 async def model_chosen(
-    query: CallbackQuery, callback_data: ModelChoice, state: FSMContext, user: User
+    query: CallbackQuery,
+    callback_data: ModelChoice,
+    callback_answer: CallbackAnswer,
+    state: FSMContext,
+    user: User,
 ) -> None:
     try:
         model = await generation.ready_model(user.telegram_id, callback_data.model)
     except generation.ModelNotAvailable:
-        await query.answer(_("This model is not available."), show_alert=True)
+        callback_answer.text, callback_answer.show_alert = views.model_not_available(), True
         return
-    await query.answer()
-    if isinstance(query.message, Message):
-        await ask_prompt(query.message, state, model)
+    await ask_prompt(query, state, model)
 
 
 async def show_summary(
-    target: Message, state: FSMContext, settings: Settings, user: User, prompt: str
+    event: Event, state: FSMContext, settings: Settings, user: User, prompt: str
 ) -> None:
-    data = await state.get_data()
+    data = await GenerationData.load(state)
     try:
-        model = await generation.ready_model(user.telegram_id, data["model"])
-    except (generation.ModelNotAvailable, KeyError):
+        model = await generation.ready_model(user.telegram_id, data.model or 0)
+    except generation.ModelNotAvailable:
         await state.clear()
-        await target.answer(_("This model is not available."), reply_markup=main_menu())
+        await reply(event, views.model_not_available(), main_menu())
         return
     balance = await credits.balance_of(user.telegram_id)
-    request_id = str(uuid.uuid4())
-    await state.update_data(prompt=prompt, request_id=request_id)
+    data.prompt, data.request_id = prompt, uuid.uuid4()  # a new summary, a new job
+    await data.save(state)
     await state.set_state(GenerateImages.confirm)
-    await target.answer(
+    # Only this summary's Generate button acts: an earlier one would start it with another prompt.
+    token = await tokens.issue(state, Flow.GENERATE)
+    await reply(
+        event,
         views.summary(model, prompt, settings.images_per_prompt, settings.generate_cost, balance),
-        reply_markup=kb.confirm_keyboard(
-            enough_credits=balance >= settings.generate_cost, job=kb.summary_tag(request_id)
-        ),
+        kb.confirm_keyboard(enough_credits=balance >= settings.generate_cost, token=token),
     )
 
 
@@ -132,138 +125,110 @@ async def prompt_entered(
 
 
 async def prompt_not_text(message: Message) -> None:
-    await message.answer(_("Please describe the portrait in a text message, or pick a style."))
+    await message.answer(views.prompt_not_text())
 
 
+@answer_after
 async def preset_chosen(
     query: CallbackQuery,
     callback_data: PresetChoice,
+    callback_answer: CallbackAnswer,
     state: FSMContext,
     settings: Settings,
     user: User,
 ) -> None:
     chosen = preset(callback_data.preset)
-    model = await PortraitModel.get_or_none(id=(await state.get_data()).get("model"))
+    model = await PortraitModel.get_or_none(id=(await GenerationData.load(state)).model)
     if chosen is None or model is None:
-        await query.answer(_("This button is no longer active."))
+        callback_answer.text = common_views.stale_button()
         return
-    await query.answer()
-    if isinstance(query.message, Message):
-        await show_summary(
-            query.message, state, settings, user, chosen.render(model.model_type.value)
-        )
+    await show_summary(query, state, settings, user, chosen.render(model.model_type.value))
 
 
 async def change_prompt(query: CallbackQuery, state: FSMContext, user: User) -> None:
-    await query.answer()
+    data = await GenerationData.load(state)
     try:
-        model = await generation.ready_model(user.telegram_id, (await state.get_data())["model"])
-    except (generation.ModelNotAvailable, KeyError):
+        model = await generation.ready_model(user.telegram_id, data.model or 0)
+    except generation.ModelNotAvailable:
         await state.clear()
         return
-    if isinstance(query.message, Message):
-        await ask_prompt(query.message, state, model)
+    await ask_prompt(query, state, model)
 
 
-async def confirm_pressed(
-    query: CallbackQuery,
-    bot: Bot,
-    state: FSMContext,
-    settings: Settings,
-    user: User,
-    n8n: N8NClient,
-    background: BackgroundTasks,
-    isolation: BaseEventIsolation,
-) -> None:
-    data = await state.get_data()
-    try:
-        model = await generation.ready_model(user.telegram_id, data["model"])
-        job = await generation.reserve(
+class GenerationWizard(JobWizard[GenerationData, Prompt, GenerationLaunch]):
+    def __init__(self) -> None:
+        super().__init__(
+            jobs.GENERATION,
+            GenerationData,
+            confirm=GenerateImages.confirm,
+            submitting=GenerateImages.submitting,
+            steps=(GenerateImages.model, GenerateImages.prompt, GenerateImages.confirm),
+        )
+
+    async def reserve(self, data: GenerationData, user: User, settings: Settings) -> Prompt:
+        try:
+            model = await generation.ready_model(user.telegram_id, data.model or 0)
+        except generation.ModelNotAvailable:
+            raise Refusal(views.model_not_available()) from None
+        return await generation.reserve(
             user.telegram_id,
             model,
-            data["prompt"],
-            uuid.UUID(data["request_id"]),
+            data.prompt,
+            data.request_id or uuid.uuid4(),
             settings.generate_cost,
         )
-    except generation.ModelNotAvailable:
-        await query.answer(_("This model is not available."), show_alert=True)
-        return
-    except credits.InsufficientCredits as error:
-        await query.answer(credit_views.shortfall_alert(error.missing), show_alert=True)
-        return
-    except generation.AlreadyStarted:
-        await query.answer(_("This generation is already being started."))
-        return
-    await state.set_state(GenerateImages.submitting)
-    await launch_reserved(
-        query,
-        background,
-        run_job(bot, state, settings, n8n, isolation, job, model),
-        name=f"generation {job.request_id}",
-        notice=_("Credits reserved. Starting…"),
-    )
 
-
-async def run_job(
-    bot: Bot,
-    state: FSMContext,
-    settings: Settings,
-    n8n: N8NClient,
-    isolation: BaseEventIsolation,
-    job: Prompt,
-    model: PortraitModel,
-) -> None:
-    try:
-        result = await generation.launch(
+    async def launch(
+        self, job: Prompt, data: GenerationData, bot: Bot, n8n: N8NClient, settings: Settings
+    ) -> GenerationLaunch:
+        return await generation.launch(
             n8n,
             job,
-            model,
+            await PortraitModel.get(id=data.model),
             num_images=settings.images_per_prompt,
             callback_url=f"{settings.callback_base_url}/n8n/prompt-status",
         )
-    except Exception as error:
-        # Whatever went wrong, the reserved credits must not stay taken.
-        logger.opt(exception=error).error("generation job {} crashed", job.request_id)
-        await generation.fail(job, "internal error")
-        result = generation.LaunchResult(started=False)
-    retry_request = ""  # stays empty (a stale Try again) when the user moved on meanwhile
-    async with isolation.lock(state.key):
-        if await state.get_state() != GenerateImages.submitting.state:
-            pass  # the user moved on meanwhile
-        elif result.started or result.model_expired:
+
+    def crashed(self, data: GenerationData) -> GenerationLaunch:
+        return GenerationLaunch(Outcome.REFUSED)
+
+    async def settle(
+        self, state: FSMContext, data: GenerationData, launched: GenerationLaunch
+    ) -> str:
+        if launched.outcome != Outcome.REFUSED:
             await state.clear()
-        else:
-            retry_request = str(uuid.uuid4())
-            await state.update_data(request_id=retry_request)
-            await state.set_state(GenerateImages.confirm)
-    chat_id = state.key.chat_id
-    if result.started:
-        await bot.send_message(chat_id, views.started())
-    elif result.model_expired:
-        await bot.send_message(chat_id, views.model_expired(model), reply_markup=retrain_keyboard())
-    else:
-        await bot.send_message(
-            chat_id,
-            views.not_accepted(),
-            reply_markup=kb.retry_keyboard(kb.summary_tag(retry_request)),
-        )
+            return ""
+        data.request_id = uuid.uuid4()  # Try again makes a new job
+        await data.save(state)
+        await state.set_state(GenerateImages.confirm)
+        return await tokens.issue(state, Flow.GENERATE)
+
+    def report(
+        self,
+        job: Prompt,
+        data: GenerationData,
+        launched: GenerationLaunch,
+        token: str,
+        settings: Settings,
+    ) -> list[Reply]:
+        if launched.outcome == Outcome.STARTED:
+            return [(views.started(), None)]
+        if launched.outcome == Outcome.MODEL_EXPIRED and launched.model is not None:
+            return [(views.model_expired(launched.model), retrain_keyboard())]
+        return [(views.not_accepted(), kb.retry_keyboard(token))]
+
+    def already_started(self) -> str:
+        return views.already_started()
+
+    def reserved(self) -> str:
+        return views.reserved()
 
 
-async def cancel_pressed(query: CallbackQuery, state: FSMContext) -> None:
-    await query.answer()
-    if isinstance(query.message, Message):
-        await cancel_and_say(query.message, state)
-    else:
-        await state.clear()
-
-
-async def submitting_pressed(query: CallbackQuery) -> None:
-    await query.answer(_("This generation is already being started."))
-
-
+@answer_after
 async def after_pressed(
     query: CallbackQuery,
     callback_data: AfterCallback,
+    callback_answer: CallbackAnswer,
     state: FSMContext,
     settings: Settings,
     user: User,
@@ -271,37 +236,40 @@ async def after_pressed(
     job = await Prompt.get_or_none(id=callback_data.job, user_id=user.telegram_id)
     model = await PortraitModel.get_or_none(model_id=job.model_id) if job else None
     if job is None or model is None or model.status != ModelStatus.READY:
-        await query.answer(_("This model is not available."), show_alert=True)
-        return
-    await query.answer()
-    if not isinstance(query.message, Message):
+        callback_answer.text, callback_answer.show_alert = views.model_not_available(), True
         return
     await state.clear()
     if callback_data.action == AfterAction.MORE:
-        await state.update_data(model=model.id)
-        await show_summary(query.message, state, settings, user, job.prompt)
+        await GenerationData(model=model.id).save(state)
+        await show_summary(query, state, settings, user, job.prompt)
     else:
-        await ask_prompt(query.message, state, model)
+        await ask_prompt(query, state, model)
 
 
 async def history_command(message: Message, user: User) -> None:
-    jobs = await generation.history(user.telegram_id)
-    names = await generation.model_names([job.model_id for job in jobs])
-    await message.answer(views.history(jobs, names), reply_markup=kb.history_keyboard(jobs))
+    jobs_ = await generation.history(user.telegram_id)
+    names = await generation.model_names([job.model_id for job in jobs_])
+    await message.answer(views.history(jobs_, names), reply_markup=kb.history_keyboard(jobs_))
 
 
+@answer_after
 async def resend_pressed(
-    query: CallbackQuery, callback_data: ResendCallback, bot: Bot, user: User, store: SharedStore
+    query: CallbackQuery,
+    callback_data: ResendCallback,
+    callback_answer: CallbackAnswer,
+    user: User,
+    outbox: Outbox,
 ) -> None:
     job = await Prompt.get_or_none(id=callback_data.job, user_id=user.telegram_id)
     if job is None or not job.images:
-        await query.answer(_("This button is no longer active."))
+        callback_answer.text = common_views.stale_button()
         return
-    await query.answer()
     known = [image["file_id"] for image in job.images if image.get("file_id")]
     caption = views.caption(job.prompt)
     if len(known) == len(job.images):
-        await send_images(bot, store, user.telegram_id, known, caption, by_file_id=True)
+        await send_images(
+            outbox.bot, outbox.store, user.telegram_id, known, caption, by_file_id=True
+        )
         return
 
     async def remember(file_ids: list[str | None]) -> None:
@@ -309,23 +277,13 @@ async def resend_pressed(
 
     # Never delivered completely: fall back to the URLs.
     urls = [image["url"] for image in job.images]
-    await send_images(bot, store, user.telegram_id, urls, caption, on_album=remember)
-
-
-async def current_summary(
-    query: CallbackQuery, callback_data: GenerateCallback, state: FSMContext
-) -> bool:
-    """Only the latest summary's Generate (or Try again) button starts a job."""
-    request_id = str((await state.get_data()).get("request_id", ""))
-    return bool(request_id) and callback_data.job == kb.summary_tag(request_id)
+    await send_images(outbox.bot, outbox.store, user.telegram_id, urls, caption, on_album=remember)
 
 
 def create_router() -> Router:
     router = Router(name="generate")
-    router.message.register(generate_command, Command("generate"))
-    router.callback_query.register(
-        generate_button, MenuCallback.filter(F.action == MenuAction.GENERATE)
-    )
+    router.message.register(begin, Command("generate"))
+    router.callback_query.register(begin, MenuCallback.filter(F.action == MenuAction.GENERATE))
     router.message.register(history_command, Command("history"))
     router.callback_query.register(page_pressed, GenerateImages.model, ModelPage.filter())
     router.callback_query.register(model_chosen, GenerateImages.model, ModelChoice.filter())
@@ -333,23 +291,15 @@ def create_router() -> Router:
     router.message.register(prompt_not_text, GenerateImages.prompt)
     router.callback_query.register(preset_chosen, GenerateImages.prompt, PresetChoice.filter())
     router.callback_query.register(
-        confirm_pressed,
-        GenerateImages.confirm,
-        GenerateCallback.filter(F.action == GenerateAction.CONFIRM),
-        current_summary,
-    )
-    router.callback_query.register(
         change_prompt,
         GenerateImages.confirm,
         GenerateCallback.filter(F.action == GenerateAction.CHANGE_PROMPT),
     )
-    router.callback_query.register(
-        submitting_pressed, GenerateImages.submitting, GenerateCallback.filter()
-    )
-    router.callback_query.register(
-        cancel_pressed,
-        StateFilter(GenerateImages.model, GenerateImages.prompt, GenerateImages.confirm),
-        GenerateCallback.filter(F.action == GenerateAction.CANCEL),
+    GenerationWizard().register(
+        router,
+        confirm=(GenerateCallback.filter(F.action == GenerateAction.CONFIRM), CurrentToken()),
+        cancel=(GenerateCallback.filter(F.action == GenerateAction.CANCEL),),
+        any_button=(GenerateCallback.filter(),),
     )
     router.callback_query.register(after_pressed, AfterCallback.filter())
     router.callback_query.register(resend_pressed, ResendCallback.filter())

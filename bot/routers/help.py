@@ -1,10 +1,11 @@
 from aiogram import F, Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.callbacks import MenuAction, MenuCallback
 from bot.commands import user_commands
-from bot.keyboards.menu import MenuAction, MenuCallback, main_menu
+from bot.keyboards.menu import main_menu
+from bot.routers.common import Event, reply
 
 
 def help_text() -> str:
@@ -14,18 +15,12 @@ def help_text() -> str:
     ).format(commands="\n".join(lines))
 
 
-async def help_command(message: Message) -> None:
-    await message.answer(help_text(), reply_markup=main_menu())
-
-
-async def help_button(query: CallbackQuery) -> None:
-    await query.answer()
-    if query.message is not None:
-        await query.message.answer(help_text(), reply_markup=main_menu())
+async def show_help(event: Event) -> None:
+    await reply(event, help_text(), main_menu())
 
 
 def create_router() -> Router:
     router = Router(name="help")
-    router.message.register(help_command, Command("help"))
-    router.callback_query.register(help_button, MenuCallback.filter(F.action == MenuAction.HELP))
+    router.message.register(show_help, Command("help"))
+    router.callback_query.register(show_help, MenuCallback.filter(F.action == MenuAction.HELP))
     return router

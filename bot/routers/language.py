@@ -1,49 +1,39 @@
 from aiogram import F, Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.keyboards.language import LanguageCallback, language_keyboard
-from bot.keyboards.menu import MenuAction, MenuCallback, main_menu
+from bot.callbacks import LanguageCallback, MenuAction, MenuCallback
+from bot.keyboards.language import language_keyboard
+from bot.keyboards.menu import main_menu
 from bot.models import User
+from bot.routers.common import Event, reply
 from bot.services import users
 
 
-async def language_command(message: Message, i18n: I18n) -> None:
-    await message.answer(
-        _("Choose your language:"), reply_markup=language_keyboard(i18n.current_locale)
-    )
+async def choose_language(event: Event, i18n: I18n) -> None:
+    await reply(event, _("Choose your language:"), language_keyboard(i18n.current_locale))
 
 
-async def language_button(query: CallbackQuery, i18n: I18n) -> None:
-    await query.answer()
-    if query.message is not None:
-        await query.message.answer(
-            _("Choose your language:"), reply_markup=language_keyboard(i18n.current_locale)
-        )
+async def offered(query: CallbackQuery, callback_data: LanguageCallback, i18n: I18n) -> bool:
+    return callback_data.code in i18n.available_locales
 
 
 async def pick_language(
     query: CallbackQuery, callback_data: LanguageCallback, user: User, i18n: I18n
 ) -> None:
-    if callback_data.code not in i18n.available_locales:
-        await query.answer(_("This button is no longer active."))
-        return
     await users.set_language(user, callback_data.code)
     with i18n.use_locale(callback_data.code):
-        await query.answer()
-        if query.message is not None:
-            await query.message.answer(
-                _("Done: I will speak English now."), reply_markup=main_menu()
-            )
+        await reply(query, _("Done: I will speak English now."), main_menu())
 
 
 def create_router() -> Router:
     router = Router(name="language")
-    router.message.register(language_command, Command("language"))
+    router.message.register(choose_language, Command("language"))
     router.callback_query.register(
-        language_button, MenuCallback.filter(F.action == MenuAction.LANGUAGE)
+        choose_language, MenuCallback.filter(F.action == MenuAction.LANGUAGE)
     )
-    router.callback_query.register(pick_language, LanguageCallback.filter())
+    # A language no longer offered is a stale button: the fallback answers it.
+    router.callback_query.register(pick_language, LanguageCallback.filter(), offered)
     return router

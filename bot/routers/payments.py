@@ -3,17 +3,20 @@
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, LabeledPrice, Message, PreCheckoutQuery
+from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from loguru import logger
 
+from bot.callbacks import BuyCallback
 from bot.config import Settings
-from bot.keyboards.credits import BuyCallback, packages_keyboard
+from bot.keyboards.credits import packages_keyboard
 from bot.keyboards.menu import menu_button
 from bot.models import User
+from bot.outbound import AdminAlerts, Outbox
+from bot.outbound import credits as credit_news
+from bot.routers.common import answer_after, reply
 from bot.services import payments
-from bot.services.alerts import AdminAlerts
-from bot.services.notifications import notify
 from bot.services.shared import SharedStore
 from bot.views import credits as views
 
@@ -23,25 +26,25 @@ SUPPORT_REQUEST_MAX_LENGTH = 3000
 
 
 async def show_packages(query: CallbackQuery, settings: Settings) -> None:
-    await query.answer()
-    if query.message is None:
-        return
     if not settings.credit_packages:
-        await query.message.answer(_("Credits are not on sale right now."))
+        await reply(query, _("Credits are not on sale right now."))
         return
-    await query.message.answer(
-        views.packages_text(), reply_markup=packages_keyboard(settings.credit_packages)
-    )
+    await reply(query, views.packages_text(), packages_keyboard(settings.credit_packages))
 
 
+@answer_after
 async def send_invoice(
-    query: CallbackQuery, callback_data: BuyCallback, settings: Settings, bot: Bot
+    query: CallbackQuery,
+    callback_data: BuyCallback,
+    settings: Settings,
+    bot: Bot,
+    callback_answer: CallbackAnswer,
 ) -> None:
     package = payments.find_package(settings, callback_data.credits)
     if package is None:
-        await query.answer(_("This package is no longer on sale."), show_alert=True)
+        callback_answer.text = _("This package is no longer on sale.")
+        callback_answer.show_alert = True
         return
-    await query.answer()
     title, description = views.invoice_texts(package)
     await bot.send_invoice(
         chat_id=query.from_user.id,
@@ -109,8 +112,7 @@ async def pay_support(
     command: CommandObject,
     user: User,
     settings: Settings,
-    bot: Bot,
-    i18n: I18n,
+    outbox: Outbox,
     store: SharedStore,
 ) -> None:
     recent = await payments.payments_of(user.telegram_id)
@@ -121,23 +123,8 @@ async def pay_support(
     if not await store.claim(f"paysupport:{user.telegram_id}", SUPPORT_REQUEST_EVERY_SECONDS):
         await message.answer(views.support_request_too_soon())
         return
-    name = user.first_name or user.username or str(user.telegram_id)
     request = request[:SUPPORT_REQUEST_MAX_LENGTH]
-    delivered = False
-    for admin_id in sorted(settings.admin_ids):
-        # An admin who never opened the bot has no row: their alerts come in the default language.
-        admin = await User.get_or_none(telegram_id=admin_id) or User(telegram_id=admin_id)
-        delivered |= await notify(
-            bot,
-            i18n,
-            admin,
-            # Rendered in each admin's language, inside notify().
-            lambda: (
-                views.support_request_for_admins(user.telegram_id, name, request, recent),
-                None,
-            ),
-        )
-    if delivered:
+    if await credit_news.support_request(outbox, settings.admin_ids, user, request, recent):
         await message.answer(views.support_request_sent())
     else:
         await store.release(f"paysupport:{user.telegram_id}")

@@ -4,8 +4,10 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.keyboards.menu import MenuAction, MenuCallback, main_menu
+from bot.callbacks import MenuAction, MenuCallback
+from bot.keyboards.menu import main_menu
 from bot.models import User
+from bot.routers.common import reply
 
 
 def greeting(user: User, *, returning: bool) -> str:
@@ -26,9 +28,7 @@ async def start(message: Message, user: User, user_created: bool, state: FSMCont
 
 
 async def show_menu(query: CallbackQuery, user: User) -> None:
-    await query.answer()
-    if query.message is not None:
-        await query.message.answer(greeting(user, returning=True), reply_markup=main_menu())
+    await reply(query, greeting(user, returning=True), main_menu())
 
 
 def create_router() -> Router:

@@ -13,7 +13,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from bot.models import CreditEntry, LedgerReason, User
+from bot.models import CreditEntry, LedgerReason, User, UserStatus
 
 
 class InsufficientCredits(Exception):
@@ -172,3 +172,40 @@ async def release(reservation_reason: LedgerReason, reference: str) -> bool:
             return await release_in(connection, reservation_reason, reference)
     except IntegrityError:  # released concurrently by another replica
         return False
+
+
+class GrantConflict(Exception):
+    """The reference was used before for a different grant (another user or amount)."""
+
+
+@dataclass(frozen=True)
+class Grant:
+    applied: bool  # False for a repeat of a grant made before: nothing changed
+    balance: int
+
+
+async def grant_once(
+    telegram_id: int, amount: int, reason: LedgerReason, reference: str, note: str | None
+) -> Grant:
+    """Grant credits once per `reference`: a repeat changes nothing; the same reference for
+    another user or amount raises GrantConflict; a user who never used the bot (or erased
+    their data) raises UnknownUser."""
+    earlier = await CreditEntry.get_or_none(reason=reason, reference=reference)
+    if earlier is not None:
+        return _repeated(earlier, telegram_id, amount)
+    user = await User.get_or_none(telegram_id=telegram_id)
+    if user is None or user.status == UserStatus.ERASED:
+        raise UnknownUser(telegram_id)
+    movement = await move(telegram_id, amount, reason, reference, note)
+    if not movement.applied:  # the same reference, concurrently
+        earlier = await CreditEntry.get(reason=reason, reference=reference)
+        return _repeated(earlier, telegram_id, amount)
+    return Grant(applied=True, balance=movement.balance)
+
+
+def _repeated(earlier: CreditEntry, telegram_id: int, amount: int) -> Grant:
+    # An entry held by an erased user (a negative id) was this user's before /delete.
+    holder = earlier.user_id
+    if earlier.delta != amount or not (holder == telegram_id or holder < 0):
+        raise GrantConflict(earlier.reference)
+    return Grant(applied=False, balance=earlier.balance_after)

@@ -1,4 +1,5 @@
-"""Generation jobs: choose a ready model, reserve → N8N → apply N8N's status → deliver once."""
+"""Generation: choosing a ready model, the prompt's rules, handing a generation job to N8N and
+the bookkeeping of its delivery (its lifecycle is services.jobs, shared with training)."""
 
 from __future__ import annotations
 
@@ -8,21 +9,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from loguru import logger
-from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
 
-from bot.models import LedgerReason, ModelStatus, PortraitModel, Prompt, PromptStatus
-from bot.services import credits
+from bot.models import ModelStatus, PortraitModel, Prompt, PromptStatus
+from bot.services import jobs
+from bot.services.jobs import Outcome
 from bot.services.n8n import N8NClient, N8NError, N8NRejected
 
 PROMPT_MIN_LENGTH = 3
 PROMPT_MAX_LENGTH = 1000
 HISTORY_SIZE = 10
-FORWARD_FROM: dict[PromptStatus, tuple[PromptStatus, ...]] = {
-    PromptStatus.PROCESSING: (PromptStatus.PENDING,),
-    PromptStatus.READY: (PromptStatus.PENDING, PromptStatus.PROCESSING),
-    PromptStatus.FAILED: (PromptStatus.PENDING, PromptStatus.PROCESSING),
-}
 
 
 class InvalidPrompt(Exception):
@@ -33,12 +28,6 @@ class InvalidPrompt(Exception):
 
 class ModelNotAvailable(Exception):
     """Not the user's model, or not ready."""
-
-
-class AlreadyStarted(Exception):
-    def __init__(self, prompt: Prompt) -> None:
-        super().__init__(f"job {prompt.request_id} exists")
-        self.prompt = prompt
 
 
 def check_prompt(raw: str) -> str:
@@ -66,40 +55,25 @@ async def ready_model(telegram_id: int, model_pk: int) -> PortraitModel:
 async def reserve(
     telegram_id: int, model: PortraitModel, prompt: str, request_id: uuid.UUID, cost: int
 ) -> Prompt:
-    """Create the job row and take its credits in one transaction (one job, one charge)."""
-    try:
-        async with in_transaction() as connection:
-            job = await Prompt.create(
-                user_id=telegram_id,
-                model_id=model.model_id,
-                prompt=prompt,
-                request_id=request_id,
-                using_db=connection,
-            )
-            await credits.move_in(
-                connection, telegram_id, -cost, LedgerReason.RESERVE_GENERATION, str(request_id)
-            )
-    except IntegrityError:
-        existing = await Prompt.get_or_none(request_id=request_id)
-        if existing is None:
-            raise
-        raise AlreadyStarted(existing) from None
-    return job
+    return await jobs.reserve(
+        jobs.GENERATION, telegram_id, request_id, cost, model_id=model.model_id, prompt=prompt
+    )
 
 
 @dataclass(frozen=True)
-class LaunchResult:
-    started: bool
-    model_expired: bool = False
+class GenerationLaunch:
+    outcome: Outcome
+    model: PortraitModel | None = None  # with MODEL_EXPIRED: the model that is gone
 
 
 async def launch(
     n8n: N8NClient, job: Prompt, model: PortraitModel, *, num_images: int, callback_url: str
-) -> LaunchResult:
+) -> GenerationLaunch:
+    """Hand the job to N8N. On any failure the credits go back."""
     try:
         prompt_id = await n8n.generate(
             request_id=str(job.request_id),
-            telegram_id=model.user_id,  # type: ignore[attr-defined]
+            telegram_id=model.user_id,
             model_id=str(model.model_id),
             model_type=model.model_type.value,
             prompt=job.prompt,
@@ -110,58 +84,18 @@ async def launch(
         gone = error.status in (404, 410)
         if gone:  # the model no longer exists at Astria
             await PortraitModel.filter(id=model.id).update(status=ModelStatus.EXPIRED)
-        await fail(job, str(error))
-        return LaunchResult(started=False, model_expired=gone)
+        await jobs.fail(jobs.GENERATION, job, str(error))
+        return (
+            GenerationLaunch(Outcome.MODEL_EXPIRED, model)
+            if gone
+            else GenerationLaunch(Outcome.REFUSED)
+        )
     except N8NError as error:
         logger.warning("generation {} was not accepted by N8N: {}", job.request_id, error)
-        await fail(job, str(error))
-        return LaunchResult(started=False)
-    await Prompt.filter(id=job.id, prompt_id__isnull=True).update(prompt_id=prompt_id)
-    await Prompt.filter(id=job.id, status=PromptStatus.PENDING).update(
-        status=PromptStatus.PROCESSING
-    )
-    return LaunchResult(started=True)
-
-
-async def fail(job: Prompt, error: str | None) -> bool:
-    """Mark the job failed and return its credits, in one transaction and only if the job was
-    still running (a late "failed" after "ready" changes nothing and refunds nothing)."""
-    try:
-        async with in_transaction() as connection:
-            changed = await (
-                Prompt.filter(id=job.id, status__in=FORWARD_FROM[PromptStatus.FAILED])
-                .using_db(connection)
-                .update(status=PromptStatus.FAILED, error=error)
-            )
-            if changed:
-                await credits.release_in(
-                    connection, LedgerReason.RESERVE_GENERATION, str(job.request_id)
-                )
-    except IntegrityError:
-        return False
-    return bool(changed)
-
-
-class StatusUnknown(Exception):
-    pass
-
-
-@dataclass(frozen=True)
-class StatusChange:
-    job: Prompt
-    changed: bool
-
-
-async def find_job(prompt_id: str, request_id: str | None) -> Prompt:
-    job = await Prompt.get_or_none(prompt_id=prompt_id)
-    if job is None and request_id is not None:
-        job = await Prompt.get_or_none(request_id=request_id)
-        if job is not None and job.prompt_id is None:
-            await Prompt.filter(id=job.id, prompt_id__isnull=True).update(prompt_id=prompt_id)
-            job.prompt_id = prompt_id
-    if job is None:
-        raise StatusUnknown(prompt_id)
-    return job
+        await jobs.fail(jobs.GENERATION, job, str(error))
+        return GenerationLaunch(Outcome.REFUSED)
+    await jobs.submitted(jobs.GENERATION, job, prompt_id)
+    return GenerationLaunch(Outcome.STARTED)
 
 
 async def apply_status(
@@ -170,27 +104,21 @@ async def apply_status(
     status: PromptStatus,
     images: list[str],
     error: str | None,
-) -> StatusChange:
-    """Apply N8N's report. Only the call that moves the job to `ready` gets changed=True, so
-    the images are delivered once however often, and wherever, N8N repeats itself."""
-    job = await find_job(prompt_id, request_id)
+) -> jobs.StatusChange[Prompt]:
+    """N8N's report on a generation: `ready` stores the images and claims their delivery
+    (the one call that moves the job to ready delivers them); `ready` without images fails."""
     if status == PromptStatus.READY and not images:
         status, error = PromptStatus.FAILED, error or "no images"
-    if status == PromptStatus.FAILED:
-        changed = await fail(job, error)
-    elif status == PromptStatus.READY:
-        stored: list[dict[str, Any]] = [{"url": url, "file_id": None} for url in images]
-        changed = bool(
-            await Prompt.filter(id=job.id, status__in=FORWARD_FROM[status]).update(
-                status=status, images=stored, delivery_started_at=datetime.now(UTC)
-            )
-        )
-    else:
-        changed = bool(
-            await Prompt.filter(id=job.id, status__in=FORWARD_FROM[status]).update(status=status)
-        )
-    await job.refresh_from_db()
-    return StatusChange(job=job, changed=changed)
+    stored: list[dict[str, Any]] = [{"url": url, "file_id": None} for url in images]
+    return await jobs.apply_status(
+        jobs.GENERATION,
+        prompt_id,
+        request_id,
+        status,
+        error,
+        images=stored,
+        delivery_started_at=datetime.now(UTC),
+    )
 
 
 async def remember_file_ids(job: Prompt, file_ids: list[str | None]) -> None:

@@ -54,6 +54,7 @@ class PhotoProblem(StrEnum):
     NOT_AN_IMAGE = "not_an_image"
     TOO_MANY_PIXELS = "too_many_pixels"
     TOO_SMALL = "too_small"
+    DOWNLOAD = "download"  # Telegram would not give us the file
 
 
 class PhotoRejected(Exception):

@@ -8,9 +8,7 @@ row whose telegram_id is an opaque negative key (Telegram user ids are positive)
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -33,7 +31,6 @@ from bot.models import (
     UserStatus,
 )
 from bot.services.n8n import N8NClient, N8NError, N8NRejected
-from bot.services.shared import SharedStore
 from bot.services.users import erased_reference
 
 NOT_CONFIGURED = "N8N is not configured (API_BASE_URL unset)"
@@ -246,27 +243,3 @@ async def _attempt(n8n: N8NClient, row: PendingModelDeletion) -> int:
         "N8N does not delete model {} yet (attempt {}): {}", row.model_id, attempts, problem
     )
     return 0
-
-
-async def retry_deletions_until(
-    stopping: asyncio.Event, n8n: N8NClient | None, store: SharedStore
-) -> None:
-    """Retry model deletions N8N refused, one replica at a time, until `stopping` is set."""
-    if n8n is None:  # nothing can be deleted remotely; the rows wait for N8N to be configured
-        await stopping.wait()
-        return
-    owner = uuid.uuid4().hex
-    holding = False
-    while not stopping.is_set():
-        try:
-            holding = await store.hold(TURN_KEY, owner, DELETION_RETRY_SECONDS * 0.9)
-            if holding:
-                await retry_due_deletions(n8n, stopping)
-        except Exception as error:  # a hiccup (database, Redis) must not end the retries
-            logger.warning("model deletion retries failed: {}", error)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stopping.wait(), timeout=DELETION_RETRY_SECONDS)
-    if holding:
-        # A replica that starts now (a rolling restart) takes the turn at once.
-        with contextlib.suppress(Exception):
-            await store.release_held(TURN_KEY, owner)

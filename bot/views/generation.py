@@ -121,3 +121,19 @@ def history(jobs: list[Prompt], names: dict[str, str]) -> str:
             f"{status_label(job.status)} · {created:%Y-%m-%d %H:%M}"
         )
     return _("<b>Your last generations</b>\n\n{items}").format(items="\n".join(lines))
+
+
+def model_not_available() -> str:
+    return _("This model is not available.")
+
+
+def prompt_not_text() -> str:
+    return _("Please describe the portrait in a text message, or pick a style.")
+
+
+def already_started() -> str:
+    return _("This generation is already being started.")
+
+
+def reserved() -> str:
+    return _("Credits reserved. Starting…")

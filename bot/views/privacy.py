@@ -79,3 +79,7 @@ def kept_text() -> str:
 
 def stale_text() -> str:
     return _("This confirmation is no longer valid. Send /delete to start again.")
+
+
+def deleting() -> str:
+    return _("Deleting your data…")

@@ -3,7 +3,8 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.keyboards.train import model_type_label
 from bot.models import ModelType, PortraitModel
-from bot.services.training import NameProblem, PhotoBatch, PhotoFailure
+from bot.services.photos import PhotoProblem
+from bot.services.training import NAME_MAX_LENGTH, NameProblem, PhotoBatch, PhotoFailure, PhotoItem
 from bot.views.credits import with_shortfall
 
 
@@ -22,14 +23,23 @@ def name_problem(problem: NameProblem, max_length: int) -> str:
     }[problem]
 
 
-def photo_problem(problem: str) -> str:
+def photo_problem(problem: PhotoProblem) -> str:
     return {
-        "file_too_big": _("the file is larger than 20 MB"),
-        "not_an_image": _("it is not an image I can read"),
-        "too_many_pixels": _("the image is too large (too many pixels)"),
-        "too_small": _("it is too small: the short side must be at least 512 px"),
-        "download": _("I could not download it from Telegram"),
-    }.get(problem, problem)
+        PhotoProblem.FILE_TOO_BIG: _("the file is larger than 20 MB"),
+        PhotoProblem.NOT_AN_IMAGE: _("it is not an image I can read"),
+        PhotoProblem.TOO_MANY_PIXELS: _("the image is too large (too many pixels)"),
+        PhotoProblem.TOO_SMALL: _("it is too small: the short side must be at least 512 px"),
+        PhotoProblem.DOWNLOAD: _("I could not download it from Telegram"),
+    }[problem]
+
+
+def photo_label(item: PhotoItem) -> str:
+    """How a photo is named in reports: its file name, else its place in its album."""
+    if item.is_document:
+        return item.file_name or _("This file")
+    if item.number:
+        return _("Photo {number}").format(number=item.number)
+    return _("This photo")
 
 
 def photo_guidance(min_photos: int, max_photos: int) -> str:
@@ -61,10 +71,10 @@ def batch_report(batch: PhotoBatch, min_photos: int, max_photos: int) -> str:
     lines: list[str] = []
     if batch.accepted:
         lines.append(_("✅ Accepted: {count}.").format(count=batch.accepted))
-    for label, problem in batch.refused:
+    for failure in batch.refused:
         lines.append(
             _("❌ {label} refused: {reason}.").format(
-                label=html.quote(label), reason=photo_problem(problem)
+                label=html.quote(photo_label(failure.item)), reason=photo_problem(failure.problem)
             )
         )
     if batch.duplicates:
@@ -98,7 +108,7 @@ def summary(name: str, model_type: ModelType, photos: int, cost: int, balance: i
 def failures(items: list[PhotoFailure]) -> str:
     return "\n".join(
         _("❌ {label}: {reason}.").format(
-            label=html.quote(item.label), reason=photo_problem(item.problem)
+            label=html.quote(photo_label(item.item)), reason=photo_problem(item.problem)
         )
         for item in items
     )
@@ -137,3 +147,47 @@ def failed(model: PortraitModel) -> str:
         "❌ Training of <b>{name}</b> failed: {reason}.\nYour credits were returned. "
         "You can try again with other photos: /train"
     ).format(name=html.quote(model.name), reason=html.quote(reason))
+
+
+def ask_name() -> str:
+    return _(
+        "Let's train your personal model. How shall we call it? (up to {max_length} characters)"
+    ).format(max_length=NAME_MAX_LENGTH)
+
+
+def ask_model_type() -> str:
+    return _("Who is in the photos?")
+
+
+def name_not_text() -> str:
+    return _("Please send the model's name as a text message.")
+
+
+def not_an_image() -> str:
+    return _("That file is not an image. Please send photos (JPEG, PNG, WebP or HEIC).")
+
+
+def arrived_too_late(count: int) -> str:
+    return _("These {count} photos arrived after you moved on, so they were not added.").format(
+        count=count
+    )
+
+
+def waiting_for_photos() -> str:
+    return _("I am waiting for photos now. Send photos or image files, or press a button below.")
+
+
+def photos_cleared() -> str:
+    return _("Photos cleared.")
+
+
+def too_few_photos(min_photos: int) -> str:
+    return _("Send at least {min_photos} photos first.").format(min_photos=min_photos)
+
+
+def already_started() -> str:
+    return _("This training is already being started.")
+
+
+def reserved() -> str:
+    return _("Credits reserved. Preparing your photos…")

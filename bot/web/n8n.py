@@ -12,40 +12,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
-from aiogram.utils.i18n import I18n
 from aiohttp import web
-from loguru import logger
 
 from bot.config import Settings
-from bot.keyboards.generate import after_delivery_keyboard
-from bot.keyboards.menu import MenuAction, menu_button
-from bot.keyboards.train import generate_keyboard
-from bot.models import (
-    CreditEntry,
-    LedgerReason,
-    ModelStatus,
-    Prompt,
-    PromptStatus,
-    User,
-    UserStatus,
-)
-from bot.services import credits, generation, training, users
-from bot.services.background import BackgroundTasks
-from bot.services.delivery import ImageUnavailable, send_images
-from bot.services.notifications import locale_of, notify
-from bot.services.shared import SharedStore
-from bot.views import credits as credits_views
-from bot.views import generation as generation_views
-from bot.views import training as training_views
-from bot.web.health import STORE_KEY
+from bot.models import LedgerReason, ModelStatus, PromptStatus
+from bot.outbound import Outbox
+from bot.outbound import credits as credit_news
+from bot.outbound import jobs as job_news
+from bot.services import credits, generation, jobs
 
 N8N_PREFIX = "/n8n/"
 SETTINGS_KEY: web.AppKey[Settings] = web.AppKey("settings", Settings)
-BOT_KEY: web.AppKey[Bot] = web.AppKey("bot", Bot)
-I18N_KEY: web.AppKey[I18n] = web.AppKey("i18n", I18n)
-BACKGROUND_KEY: web.AppKey[BackgroundTasks] = web.AppKey("background", BackgroundTasks)
+OUTBOX_KEY: web.AppKey[Outbox] = web.AppKey("outbox", Outbox)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 StatusT = TypeVar("StatusT")
@@ -144,30 +122,15 @@ async def model_status(request: web.Request) -> web.Response:
     except BadBody as problem:
         return web.json_response({"error": str(problem)}, status=400)
     try:
-        change = await training.apply_status(
-            report.job_id, report.request_id, report.status, report.error
+        change = await jobs.apply_status(
+            jobs.TRAINING, report.job_id, report.request_id, report.status, report.error
         )
-    except training.StatusUnknown:
+    except jobs.StatusUnknown:
         return web.json_response({"error": "unknown model_id"}, status=404)
-    if change.changed and change.model.status in (ModelStatus.READY, ModelStatus.FAILED):
-        user = await User.get(telegram_id=change.model.user_id)  # type: ignore[attr-defined]
-        model = change.model
-        if model.status == ModelStatus.READY:
-            await notify(
-                request.app[BOT_KEY],
-                request.app[I18N_KEY],
-                user,
-                lambda: (training_views.ready(model), generate_keyboard()),
-            )
-        else:
-            await notify(
-                request.app[BOT_KEY],
-                request.app[I18N_KEY],
-                user,
-                lambda: (training_views.failed(model), None),
-            )
+    if change.changed:
+        await job_news.training_finished(request.app[OUTBOX_KEY], change.job)
     return web.json_response(
-        {"ok": True, "changed": change.changed, "status": change.model.status.value}
+        {"ok": True, "changed": change.changed, "status": change.job.status.value}
     )
 
 
@@ -200,63 +163,13 @@ async def prompt_status(request: web.Request) -> web.Response:
         change = await generation.apply_status(
             report.job_id, report.request_id, report.status, images, report.error
         )
-    except generation.StatusUnknown:
+    except jobs.StatusUnknown:
         return web.json_response({"error": "unknown prompt_id"}, status=404)
-    job = change.job
-    if change.changed and job.status in (PromptStatus.READY, PromptStatus.FAILED):
-        bot, i18n = request.app[BOT_KEY], request.app[I18N_KEY]
-        user = await User.get(telegram_id=job.user_id)  # type: ignore[attr-defined]
-        if job.status == PromptStatus.READY:
-            # Answer N8N now; sending albums may wait out Telegram's limits.
-            request.app[BACKGROUND_KEY].spawn(
-                deliver(bot, i18n, request.app[STORE_KEY], user, job),
-                name=f"delivery {job.request_id}",
-            )
-        else:
-            await notify(bot, i18n, user, lambda: (generation_views.failed(job), None))
-    return web.json_response({"ok": True, "changed": change.changed, "status": job.status.value})
-
-
-async def deliver(bot: Bot, i18n: I18n, store: SharedStore, user: User, job: Prompt) -> None:
-    urls = [image["url"] for image in job.images or []]
-
-    async def remember(file_ids: list[str | None]) -> None:
-        await generation.remember_file_ids(job, file_ids)
-
-    with i18n.context(), i18n.use_locale(locale_of(i18n, user)):
-        try:
-            await send_images(
-                bot,
-                store,
-                user.telegram_id,
-                urls,
-                generation_views.caption(job.prompt),
-                on_album=remember,
-            )
-        except TelegramForbiddenError:
-            await users.mark_blocked(user.telegram_id)
-            await generation.mark_delivered(job)  # nobody to deliver to; /history later
-            return
-        except (TelegramAPIError, ImageUnavailable) as error:
-            logger.warning("could not deliver generation {}: {}", job.request_id, error)
-            await notify(bot, i18n, user, lambda: (generation_views.undelivered(), None))
-            await generation.mark_delivered(job)
-            return
-        await bot.send_message(
-            user.telegram_id,
-            generation_views.delivered(),
-            reply_markup=after_delivery_keyboard(job),
-        )
-        await generation.mark_delivered(job)
-
-
-async def redeliver(bot: Bot, i18n: I18n, store: SharedStore, job: Prompt) -> None:
-    """Deliver a job again whose first delivery died with its replica."""
-    user = await User.get_or_none(telegram_id=job.user_id)  # type: ignore[attr-defined]
-    if user is None:  # deleted their data meanwhile
-        await generation.mark_delivered(job)
-        return
-    await deliver(bot, i18n, store, user, job)
+    if change.changed:
+        await job_news.generation_finished(request.app[OUTBOX_KEY], change.job)
+    return web.json_response(
+        {"ok": True, "changed": change.changed, "status": change.job.status.value}
+    )
 
 
 MAX_GRANT_CREDITS = 1_000_000
@@ -302,42 +215,18 @@ async def grant_credits(request: web.Request) -> web.Response:
         grant = read_grant(await json_object(request))
     except BadBody as problem:
         return web.json_response({"error": str(problem)}, status=400)
-    earlier = await CreditEntry.get_or_none(
-        reason=LedgerReason.N8N_GRANT, reference=grant.reference
-    )
-    if earlier is not None:
-        return repeated_grant(grant, earlier)
-    user = await User.get_or_none(telegram_id=grant.telegram_id)
-    if user is None or user.status == UserStatus.ERASED:
-        return web.json_response({"error": "unknown telegram_id"}, status=404)
     try:
-        movement = await credits.move(
+        result = await credits.grant_once(
             grant.telegram_id, grant.amount, LedgerReason.N8N_GRANT, grant.reference, grant.reason
         )
-    except credits.UnknownUser:  # deleted their data a moment ago
+    except credits.UnknownUser:
         return web.json_response({"error": "unknown telegram_id"}, status=404)
-    if not movement.applied:  # the same reference, concurrently
-        repeat = await CreditEntry.get(reason=LedgerReason.N8N_GRANT, reference=grant.reference)
-        return repeated_grant(grant, repeat)
-    await notify(
-        request.app[BOT_KEY],
-        request.app[I18N_KEY],
-        user,
-        lambda: (
-            credits_views.grant_notice(grant.amount, grant.reason, movement.balance),
-            menu_button(MenuAction.CREDITS),
-        ),
-    )
-    return web.json_response({"ok": True, "applied": True, "balance": movement.balance})
-
-
-def repeated_grant(grant: GrantRequest, earlier: CreditEntry) -> web.Response:
-    """A reference seen before: 200 and nothing changes, unless it named another grant. An
-    entry held by an erased user (a negative id) was this user's before they used /delete."""
-    holder: int = earlier.user_id  # type: ignore[attr-defined]
-    same_user = holder == grant.telegram_id or holder < 0
-    if earlier.delta != grant.amount or not same_user:
+    except credits.GrantConflict:
         return web.json_response(
             {"error": "reference already used for a different grant"}, status=409
         )
-    return web.json_response({"ok": True, "applied": False, "balance": earlier.balance_after})
+    if result.applied:
+        await credit_news.granted_by_workflow(
+            request.app[OUTBOX_KEY], grant.telegram_id, grant.amount, grant.reason, result.balance
+        )
+    return web.json_response({"ok": True, "applied": result.applied, "balance": result.balance})

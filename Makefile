@@ -22,6 +22,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check --no-cache .
 	$(BIN)/ruff format --check --no-cache .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/python scripts/locales.py check
 
 locales: $(STAMP)

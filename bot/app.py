@@ -24,6 +24,7 @@ from loguru import logger
 from redis.asyncio import Redis
 from yarl import URL
 
+from bot.aiogram_internals import handler_tasks, run_first_on_shutdown
 from bot.commands import register_commands
 from bot.config import Settings
 from bot.db import close_database, init_database
@@ -162,11 +163,8 @@ class BotApp:
             self._webhook_handler.register(self.web_app, path=WEBHOOK_PATH)
         # Polling's shutdown closes the FSM storage: let in-flight updates finish first, after
         # telling broadcasts and workers to end their turn (another replica resumes them).
-        shutdown = self.dispatcher.shutdown
-        shutdown.register(self.finish_in_flight)
-        shutdown.handlers.insert(0, shutdown.handlers.pop())
-        shutdown.register(self._begin_stopping)
-        shutdown.handlers.insert(0, shutdown.handlers.pop())
+        run_first_on_shutdown(self.dispatcher, self.finish_in_flight)
+        run_first_on_shutdown(self.dispatcher, self._begin_stopping)
 
     async def _begin_stopping(self) -> None:
         self.stopping.set()
@@ -267,11 +265,7 @@ class BotApp:
         )
 
     def _in_flight(self) -> set[asyncio.Task[Any]]:
-        # aiogram keeps its handler tasks in these sets (polling and webhook respectively).
-        tasks = set(self.dispatcher._handle_update_tasks)
-        if self._webhook_handler is not None:
-            tasks |= self._webhook_handler._background_feed_update_tasks
-        return tasks | self.background.pending
+        return handler_tasks(self.dispatcher, self._webhook_handler) | self.background.pending
 
     async def finish_in_flight(self, timeout: float = SHUTDOWN_GRACE_SECONDS) -> None:
         """Let updates and jobs already under way finish (a rolling restart must not cut a

@@ -19,7 +19,7 @@ from bot.filters import CurrentToken, IsAdmin
 from bot.keyboards import broadcast as kb
 from bot.outbound import Outbox
 from bot.outbound import broadcasts as outbound_broadcasts
-from bot.routers.common import answer_after, reply
+from bot.routers.common import answer_after, hint, reply
 from bot.services import broadcasts
 from bot.services.background import BackgroundTasks
 from bot.states import Broadcast as BroadcastWizard
@@ -50,10 +50,6 @@ async def text_received(message: Message, state: FSMContext) -> None:
         views.preview_summary(await broadcasts.active_user_count()),
         reply_markup=kb.confirm_keyboard(token),
     )
-
-
-async def not_text(message: Message) -> None:
-    await message.answer(views.not_text())
 
 
 @answer_after
@@ -110,7 +106,7 @@ def create_router() -> Router:
     wizard = StateFilter(BroadcastWizard.text, BroadcastWizard.confirm)
     # A new text on the preview step replaces the previous one; commands (/cancel) pass.
     router.message.register(text_received, wizard, F.text, ~F.text.startswith("/"))
-    router.message.register(not_text, wizard, ~F.text)
+    router.message.register(hint(views.not_text), wizard, ~F.text)
     # The preview's token is cleared with the wizard (confirm, cancel, /cancel): stale after.
     router.callback_query.register(
         confirm_pressed,

@@ -8,6 +8,7 @@ up in the app: at once by default; a handler that decides the answer's text is m
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Awaitable, Callable
 
 from aiogram import flags
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
@@ -45,6 +46,15 @@ async def reply(
     if event.bot is None:  # only for objects built by hand, never for a received update
         raise RuntimeError("the callback query is not bound to a bot")
     return await event.bot.send_message(chat_id_of(event), text, reply_markup=markup)
+
+
+def hint(text: Callable[[], str]) -> Callable[[Message], Awaitable[None]]:
+    """A handler that only answers `text()`: what a step says to input it does not take."""
+
+    async def answer(message: Message) -> None:
+        await message.answer(text())
+
+    return answer
 
 
 async def replace_buttons(query: CallbackQuery, markup: InlineKeyboardMarkup | None) -> None:

@@ -32,7 +32,7 @@ from bot.keyboards.train import retrain_keyboard
 from bot.models import ModelStatus, PortraitModel, Prompt, User
 from bot.outbound import Outbox
 from bot.outbound.images import send_images
-from bot.routers.common import Event, answer_after, replace_buttons, reply
+from bot.routers.common import Event, answer_after, hint, replace_buttons, reply
 from bot.routers.wizard import JobWizard, Refusal, Reply
 from bot.services import credits, generation, jobs
 from bot.services.generation import GenerationLaunch
@@ -124,10 +124,6 @@ async def prompt_entered(
     await show_summary(message, state, settings, user, prompt)
 
 
-async def prompt_not_text(message: Message) -> None:
-    await message.answer(views.prompt_not_text())
-
-
 @answer_after
 async def preset_chosen(
     query: CallbackQuery,
@@ -157,13 +153,7 @@ async def change_prompt(query: CallbackQuery, state: FSMContext, user: User) -> 
 
 class GenerationWizard(JobWizard[GenerationData, Prompt, GenerationLaunch]):
     def __init__(self) -> None:
-        super().__init__(
-            jobs.GENERATION,
-            GenerationData,
-            confirm=GenerateImages.confirm,
-            submitting=GenerateImages.submitting,
-            steps=(GenerateImages.model, GenerateImages.prompt, GenerateImages.confirm),
-        )
+        super().__init__(jobs.GENERATION, GenerationData, GenerateImages)
 
     async def reserve(self, data: GenerationData, user: User, settings: Settings) -> Prompt:
         try:
@@ -288,7 +278,7 @@ def create_router() -> Router:
     router.callback_query.register(page_pressed, GenerateImages.model, ModelPage.filter())
     router.callback_query.register(model_chosen, GenerateImages.model, ModelChoice.filter())
     router.message.register(prompt_entered, GenerateImages.prompt, F.text)
-    router.message.register(prompt_not_text, GenerateImages.prompt)
+    router.message.register(hint(views.prompt_not_text), GenerateImages.prompt)
     router.callback_query.register(preset_chosen, GenerateImages.prompt, PresetChoice.filter())
     router.callback_query.register(
         change_prompt,

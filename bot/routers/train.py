@@ -28,7 +28,7 @@ from bot.keyboards import train as kb
 from bot.keyboards.menu import main_menu
 from bot.models import PortraitModel, User
 from bot.outbound import Outbox
-from bot.routers.common import Event, answer_after, reply
+from bot.routers.common import Event, answer_after, hint, reply
 from bot.routers.wizard import JobWizard, Reply
 from bot.services import credits, jobs, training
 from bot.services.albums import AlbumCollector
@@ -62,10 +62,6 @@ async def name_entered(message: Message, state: FSMContext, user: User) -> None:
     await state.set_state(TrainModel.model_type)
     token = await tokens.current(state, Flow.TRAIN) or ""
     await message.answer(views.ask_model_type(), reply_markup=kb.model_type_keyboard(token))
-
-
-async def name_not_text(message: Message) -> None:
-    await message.answer(views.name_not_text())
 
 
 async def type_chosen(
@@ -177,10 +173,6 @@ async def finish_album(
     await answer_batch(outbox, state, batch, settings)
 
 
-async def not_a_photo(message: Message) -> None:
-    await message.answer(views.waiting_for_photos())
-
-
 @answer_after
 async def clear_photos(
     query: CallbackQuery,
@@ -239,13 +231,7 @@ async def back_to_photos(
 
 class TrainingWizard(JobWizard[TrainingData, PortraitModel, TrainingLaunch]):
     def __init__(self) -> None:
-        super().__init__(
-            jobs.TRAINING,
-            TrainingData,
-            confirm=TrainModel.confirm,
-            submitting=TrainModel.submitting,
-            steps=(TrainModel.name, TrainModel.model_type, TrainModel.photos, TrainModel.confirm),
-        )
+        super().__init__(jobs.TRAINING, TrainingData, TrainModel)
 
     async def reserve(self, data: TrainingData, user: User, settings: Settings) -> PortraitModel:
         return await training.reserve(
@@ -326,12 +312,12 @@ def create_router() -> Router:
     router.message.register(begin, Command("train"))
     router.callback_query.register(begin, MenuCallback.filter(F.action == MenuAction.TRAIN))
     router.message.register(name_entered, TrainModel.name, F.text)
-    router.message.register(name_not_text, TrainModel.name)
+    router.message.register(hint(views.name_not_text), TrainModel.name)
     router.callback_query.register(
         type_chosen, TrainModel.model_type, ModelTypeCallback.filter(), CurrentToken()
     )
     router.message.register(photo_received, TrainModel.photos, F.photo | F.document)
-    router.message.register(not_a_photo, TrainModel.photos)
+    router.message.register(hint(views.waiting_for_photos), TrainModel.photos)
     for handler, state, action in (
         (clear_photos, TrainModel.photos, TrainAction.CLEAR),
         (show_summary, TrainModel.photos, TrainAction.START),

@@ -41,6 +41,15 @@ class Launched(Protocol):
 
 
 LaunchT = TypeVar("LaunchT", bound=Launched)
+
+
+class JobSteps(Protocol):
+    """A job wizard's StatesGroup: its steps end with `confirm` and `submitting`."""
+
+    confirm: State
+    submitting: State
+
+
 Reply = tuple[str, InlineKeyboardMarkup | None]
 
 
@@ -53,20 +62,16 @@ class Refusal(Exception):
 
 
 class JobWizard(ABC, Generic[DataT, JobT, LaunchT]):
-    def __init__(
-        self,
-        kind: JobKind[JobT],
-        data_type: type[DataT],
-        *,
-        confirm: State,
-        submitting: State,
-        steps: Sequence[State],
-    ) -> None:
-        self.kind = kind
+    def __init__(self, kind: JobKind[JobT], data_type: type[DataT], states: JobSteps) -> None:
+        """`states` has a `confirm` step (the summary, with its Confirm button) and a
+        `submitting` one (credits reserved, the job on its way to N8N)."""
+        self.kind: JobKind[JobT] = kind
         self.data_type = data_type
-        self.confirm = confirm  # the summary, with its Confirm button
-        self.submitting = submitting  # credits reserved, the job on its way to N8N
-        self.steps = steps  # where Cancel works: every step before submitting
+        self.confirm = states.confirm
+        self.submitting = states.submitting
+        # Where Cancel works: every step before submitting.
+        group = self.confirm.group
+        self.steps = tuple(step for step in group.__all_states__ if step != self.submitting)
 
     # --- what each wizard decides ---------------------------------------------------------
 

@@ -178,7 +178,7 @@ class BotApp:
         if self.owns_database:
             await init_database(self.settings.database_url)
         if self.redis is not None:
-            await self.redis.ping()  # type: ignore[misc]
+            await self.redis.ping()  # type: ignore[misc]  # redis-py: ping() -> Awaitable[bool] | bool
         self._runner = web.AppRunner(self.web_app, access_log=None)
         await self._runner.setup()
         self._site = web.TCPSite(self._runner, self.settings.host, self.settings.port)

@@ -99,7 +99,7 @@ async def launch(
     try:
         prompt_id = await n8n.generate(
             request_id=str(job.request_id),
-            telegram_id=model.user_id,  # type: ignore[attr-defined]
+            telegram_id=model.user_id,
             model_id=str(model.model_id),
             model_type=model.model_type.value,
             prompt=job.prompt,

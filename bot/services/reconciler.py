@@ -36,11 +36,11 @@ async def release_stuck_jobs(bot: Bot, i18n: I18n, now: datetime | None = None) 
     for model in await PortraitModel.filter(status=ModelStatus.PENDING, created_at__lt=cutoff):
         if await training.fail(model, NOT_STARTED):
             released += 1
-            await _tell(bot, i18n, model.user_id)  # type: ignore[attr-defined]
+            await _tell(bot, i18n, model.user_id)
     for job in await Prompt.filter(status=PromptStatus.PENDING, created_at__lt=cutoff):
         if await generation.fail(job, NOT_STARTED):
             released += 1
-            await _tell(bot, i18n, job.user_id)  # type: ignore[attr-defined]
+            await _tell(bot, i18n, job.user_id)
     if released:
         logger.warning("released {} jobs that never started", released)
     return released

@@ -176,7 +176,7 @@ async def launch(
     try:
         model_id = await n8n.train(
             request_id=str(model.request_id),
-            telegram_id=model.user_id,  # type: ignore[attr-defined]
+            telegram_id=model.user_id,
             model_name=model.name,
             model_type=model.model_type.value,
             images=images,

@@ -150,7 +150,7 @@ async def model_status(request: web.Request) -> web.Response:
     except training.StatusUnknown:
         return web.json_response({"error": "unknown model_id"}, status=404)
     if change.changed and change.model.status in (ModelStatus.READY, ModelStatus.FAILED):
-        user = await User.get(telegram_id=change.model.user_id)  # type: ignore[attr-defined]
+        user = await User.get(telegram_id=change.model.user_id)
         model = change.model
         if model.status == ModelStatus.READY:
             await notify(
@@ -205,7 +205,7 @@ async def prompt_status(request: web.Request) -> web.Response:
     job = change.job
     if change.changed and job.status in (PromptStatus.READY, PromptStatus.FAILED):
         bot, i18n = request.app[BOT_KEY], request.app[I18N_KEY]
-        user = await User.get(telegram_id=job.user_id)  # type: ignore[attr-defined]
+        user = await User.get(telegram_id=job.user_id)
         if job.status == PromptStatus.READY:
             # Answer N8N now; sending albums may wait out Telegram's limits.
             request.app[BACKGROUND_KEY].spawn(
@@ -252,7 +252,7 @@ async def deliver(bot: Bot, i18n: I18n, store: SharedStore, user: User, job: Pro
 
 async def redeliver(bot: Bot, i18n: I18n, store: SharedStore, job: Prompt) -> None:
     """Deliver a job again whose first delivery died with its replica."""
-    user = await User.get_or_none(telegram_id=job.user_id)  # type: ignore[attr-defined]
+    user = await User.get_or_none(telegram_id=job.user_id)
     if user is None:  # deleted their data meanwhile
         await generation.mark_delivered(job)
         return
@@ -334,7 +334,7 @@ async def grant_credits(request: web.Request) -> web.Response:
 def repeated_grant(grant: GrantRequest, earlier: CreditEntry) -> web.Response:
     """A reference seen before: 200 and nothing changes, unless it named another grant. An
     entry held by an erased user (a negative id) was this user's before they used /delete."""
-    holder: int = earlier.user_id  # type: ignore[attr-defined]
+    holder: int = earlier.user_id
     same_user = holder == grant.telegram_id or holder < 0
     if earlier.delta != grant.amount or not same_user:
         return web.json_response(

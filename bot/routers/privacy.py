@@ -71,7 +71,9 @@ async def confirm_pressed(
         return
     await query.answer(_("Deleting your data…"))
     try:
-        erasure = await privacy.erase(user.telegram_id, erasure_key=settings.telegram_bot_token)
+        erasure = await privacy.erase(
+            user.telegram_id, erasure_key=settings.telegram_bot_token.get_secret_value()
+        )
     except privacy.JobsRunning as running:  # started between the question and the answer
         if isinstance(query.message, Message):
             await query.message.answer(views.busy_text(running.footprint))

@@ -64,7 +64,7 @@ def create_bot(settings: Settings) -> Bot:
     )
     session.middleware(RetryMiddleware())
     return Bot(
-        settings.telegram_bot_token,
+        settings.telegram_bot_token.get_secret_value(),
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
@@ -158,7 +158,9 @@ class BotApp:
         self.web_app = create_web_app(self)
         if self.settings.uses_webhook:
             self._webhook_handler = SimpleRequestHandler(
-                dispatcher=self.dispatcher, bot=self.bot, secret_token=self.settings.webhook_secret
+                dispatcher=self.dispatcher,
+                bot=self.bot,
+                secret_token=self.settings.webhook_secret.get_secret_value(),
             )
             self._webhook_handler.register(self.web_app, path=WEBHOOK_PATH)
         # Polling's shutdown closes the FSM storage: let in-flight updates finish first, after
@@ -179,7 +181,7 @@ class BotApp:
         if self.owns_database:
             await init_database(self.settings.database_url)
         if self.redis is not None:
-            await self.redis.ping()  # type: ignore[misc]
+            await self.redis.ping()  # type: ignore[misc]  # redis-py: ping() -> Awaitable[bool] | bool
         self._runner = web.AppRunner(self.web_app, access_log=None)
         await self._runner.setup()
         self._site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
@@ -228,7 +230,9 @@ class BotApp:
         return workers
 
     def _webhook_fingerprint(self) -> str:
-        wanted = f"{self.settings.webhook_endpoint}|{self.settings.webhook_secret}|"
+        wanted = (
+            f"{self.settings.webhook_endpoint}|{self.settings.webhook_secret.get_secret_value()}|"
+        )
         wanted += ",".join(sorted(self.allowed_updates))
         return hashlib.sha256(wanted.encode()).hexdigest()
 
@@ -247,7 +251,7 @@ class BotApp:
             return
         await self.bot.set_webhook(
             url=str(url),
-            secret_token=self.settings.webhook_secret,
+            secret_token=self.settings.webhook_secret.get_secret_value(),
             allowed_updates=self.allowed_updates,
             drop_pending_updates=False,
         )
@@ -347,9 +351,9 @@ def build(settings: Settings, *, owns_database: bool = True) -> BotApp:
         store,
         settings.admin_ids,
         secrets=[
-            settings.telegram_bot_token,
-            settings.n8n_secret,
-            settings.webhook_secret or "",
+            settings.telegram_bot_token.get_secret_value(),
+            settings.n8n_secret.get_secret_value(),
+            settings.webhook_secret.get_secret_value(),
             URL(settings.database_url).password or "",
             URL(settings.redis_url or "").password or "",
         ],
@@ -357,7 +361,7 @@ def build(settings: Settings, *, owns_database: bool = True) -> BotApp:
     n8n_client = (
         N8NClient(
             str(settings.api_base_url),
-            settings.n8n_secret,
+            settings.n8n_secret.get_secret_value(),
             timeout_seconds=settings.n8n_timeout_seconds,
             attempts=settings.n8n_attempts,
             backoff_seconds=settings.n8n_backoff_seconds,

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
+from typing import Any, overload
 
 from environs import Env, EnvError
 from marshmallow.validate import Range
+from pydantic import SecretStr
 from redis.asyncio.connection import parse_url as parse_redis_url
 from tortoise.backends.base.config_generator import expand_db_url
+from yarl import URL
 
 DEFAULT_DATABASE_URL = "sqlite://data/bot.sqlite3"
 _TOKEN_RE = re.compile(r"^\d+:[\w-]{20,}$")
@@ -25,6 +28,48 @@ class ConfigError(Exception):
     """A missing or malformed setting; the message is one line naming the variable."""
 
 
+class Secret:
+    """A Settings field holding a secret: given a str or a SecretStr, it keeps a SecretStr, so
+    repr(), logs and alerts show '**********'; code reads it with .get_secret_value().
+
+    A descriptor rather than a conversion in __post_init__: the generated __init__ (and mypy,
+    which reads __set__) then accepts plain strings, as tests and benches pass them.
+    """
+
+    def __init__(self, default: str | None = None) -> None:
+        self.default = default  # None: the field is required
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> str: ...
+    @overload
+    def __get__(self, instance: object, owner: type) -> SecretStr: ...
+    def __get__(self, instance: object | None, owner: type) -> str | SecretStr:
+        if instance is None:  # dataclasses asks the class for the field's default
+            if self.default is None:
+                raise AttributeError(self.name)
+            return self.default
+        try:
+            value: SecretStr = instance.__dict__[self.name]
+        except KeyError:
+            raise AttributeError(self.name) from None
+        return value
+
+    def __set__(self, instance: object, value: str | SecretStr) -> None:
+        # Straight into __dict__: the frozen dataclass refuses setattr, even from __init__.
+        instance.__dict__[self.name] = value if isinstance(value, SecretStr) else SecretStr(value)
+
+
+def _without_password(url: str) -> str:
+    try:
+        parsed = URL(url)
+    except ValueError:
+        return "**********"
+    return str(parsed.with_password("**********")) if parsed.password else url
+
+
 @dataclass(frozen=True)
 class CreditPackage:
     """What one invoice sells: `credits` for `stars` Telegram Stars."""
@@ -35,16 +80,18 @@ class CreditPackage:
 
 @dataclass(frozen=True, kw_only=True)
 class Settings:
-    telegram_bot_token: str
+    """Every default is written here once; load_settings() reads them back (_default)."""
+
+    telegram_bot_token: Secret = Secret()
     telegram_api_url: str | None = None
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str | None = None
     webhook_url: str | None = None
-    webhook_secret: str | None = None
+    webhook_secret: Secret = Secret("")  # empty: not set
     host: str = "0.0.0.0"
     port: int = 8080
     api_base_url: str | None = None
-    n8n_secret: str = ""
+    n8n_secret: Secret = Secret("")
     callback_base_url: str | None = None
     admin_ids: frozenset[int] = field(default_factory=frozenset)
     credit_packages: tuple[CreditPackage, ...] = field(
@@ -73,9 +120,19 @@ class Settings:
     # An album is answered once no new item arrived for this long.
     album_settle_seconds: float = 1.2
 
+    def __repr__(self) -> str:
+        # Secrets show as SecretStr('**********'); a password inside any URL is masked too.
+        shown = []
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            if spec.name.endswith("_url") and isinstance(value, str):
+                value = _without_password(value)
+            shown.append(f"{spec.name}={value!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
+
     @property
     def bot_id(self) -> int:
-        return int(self.telegram_bot_token.split(":", 1)[0])
+        return int(self.telegram_bot_token.get_secret_value().split(":", 1)[0])
 
     @property
     def uses_webhook(self) -> bool:
@@ -95,21 +152,21 @@ class Settings:
 
     def check(self) -> None:
         """Cross-checks between settings; raises ConfigError."""
-        if not _TOKEN_RE.match(self.telegram_bot_token):
+        if not _TOKEN_RE.match(self.telegram_bot_token.get_secret_value()):
             raise ConfigError(
                 "TELEGRAM_BOT_TOKEN does not look like a bot token (digits:letters); "
                 "copy it again from @BotFather"
             )
         if self.webhook_url:
-            if not self.webhook_secret:
+            if not self.webhook_secret.get_secret_value():
                 raise ConfigError("WEBHOOK_SECRET is required when WEBHOOK_URL is set")
-            if not _WEBHOOK_SECRET_RE.match(self.webhook_secret):
+            if not _WEBHOOK_SECRET_RE.match(self.webhook_secret.get_secret_value()):
                 raise ConfigError(
                     "WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and - "
                     "(Telegram's rule)"
                 )
         if self.api_base_url:
-            if not self.n8n_secret:
+            if not self.n8n_secret.get_secret_value():
                 raise ConfigError("N8N_SECRET is required when API_BASE_URL is set")
             if not self.callback_base_url:
                 raise ConfigError(
@@ -120,6 +177,17 @@ class Settings:
             raise ConfigError("IMAGES_PER_PROMPT must be between 1 and 8 (Astria's num_images)")
         if not 1 <= self.min_photos <= self.max_photos:
             raise ConfigError("MIN_PHOTOS must be at least 1 and not above MAX_PHOTOS")
+
+
+def _default(name: str) -> Any:
+    """Settings.<name>'s default, as written on the dataclass."""
+    for spec in fields(Settings):
+        if spec.name == name:
+            if spec.default is not MISSING:
+                return spec.default
+            if spec.default_factory is not MISSING:
+                return spec.default_factory()
+    raise LookupError(f"Settings.{name} has no default")
 
 
 def _admin_ids(raw: str) -> frozenset[int]:
@@ -187,39 +255,59 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
                 "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather in Telegram "
                 "(send /newbot), then put the token it gives in .env or the environment"
             )
-        webhook_url = env.str("WEBHOOK_URL", "").strip() or None
+
+        # Each variable is its field's name in capitals; unset, the field's default applies.
+        def text(variable: str) -> Any:
+            """The stripped value; the field's default when unset or empty."""
+            return env.str(variable, "").strip() or _default(variable.lower())
+
+        def url(variable: str) -> Any:
+            return env.str(variable, "").strip().rstrip("/") or _default(variable.lower())
+
+        def integer(variable: str, validate: Range | None = None) -> int:
+            return env.int(variable, _default(variable.lower()), validate=validate)
+
+        def seconds(variable: str) -> float:
+            positive = Range(min=0, min_inclusive=False)
+            return env.float(variable, _default(variable.lower()), validate=positive)
+
+        webhook_url = text("WEBHOOK_URL")
         non_negative = Range(min=0)
+        at_least_one = Range(min=1)
         settings = Settings(
             telegram_bot_token=token,
-            telegram_api_url=env.str("TELEGRAM_API_URL", "").strip() or None,
-            database_url=env.str("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
-            redis_url=env.str("REDIS_URL", "").strip() or None,
+            telegram_api_url=text("TELEGRAM_API_URL"),
+            database_url=text("DATABASE_URL"),
+            redis_url=text("REDIS_URL"),
             webhook_url=webhook_url,
-            webhook_secret=env.str("WEBHOOK_SECRET", "").strip() or None,
-            host=env.str("HOST", "0.0.0.0"),
-            port=env.int("PORT", 8080, validate=Range(min=1, max=65535)),
-            api_base_url=(env.str("API_BASE_URL", "").strip().rstrip("/") or None),
-            n8n_secret=env.str("N8N_SECRET", "").strip(),
+            webhook_secret=text("WEBHOOK_SECRET"),
+            host=env.str("HOST", _default("host")),
+            port=integer("PORT", Range(min=1, max=65535)),
+            api_base_url=url("API_BASE_URL"),
+            n8n_secret=text("N8N_SECRET"),
             callback_base_url=(
-                env.str("CALLBACK_BASE_URL", "").strip().rstrip("/")
-                or (webhook_url.rstrip("/") if webhook_url else None)
+                url("CALLBACK_BASE_URL") or (webhook_url.rstrip("/") if webhook_url else None)
             ),
             admin_ids=_admin_ids(env.str("ADMIN_TELEGRAM_ID", "")),
             credit_packages=_credit_packages(env.str("CREDIT_PACKAGES", DEFAULT_CREDIT_PACKAGES)),
-            support_contact=env.str("SUPPORT_CONTACT", "").strip(),
-            start_credits=env.int("START_CREDITS", 0, validate=non_negative),
-            train_cost=env.int("TRAIN_COST", 100, validate=non_negative),
-            generate_cost=env.int("GENERATE_COST", 10, validate=non_negative),
-            images_per_prompt=env.int("IMAGES_PER_PROMPT", 4),
-            min_photos=env.int("MIN_PHOTOS", 10, validate=Range(min=1)),
-            max_photos=env.int("MAX_PHOTOS", 20, validate=Range(min=1)),
-            fsm_ttl_hours=env.int("FSM_TTL_HOURS", 24, validate=Range(min=1)),
-            log_level=env.str("LOG_LEVEL", "INFO").upper(),
-            log_json=env.bool("LOG_JSON", False),
-            log_file=env.str("LOG_FILE", "logs/bot.log").strip() or None,
-            train_image_long_side=env.int(
-                "TRAIN_IMAGE_LONG_SIDE", 1024, validate=Range(min=512, max=4096)
-            ),
+            support_contact=text("SUPPORT_CONTACT"),
+            start_credits=integer("START_CREDITS", non_negative),
+            train_cost=integer("TRAIN_COST", non_negative),
+            generate_cost=integer("GENERATE_COST", non_negative),
+            images_per_prompt=integer("IMAGES_PER_PROMPT"),
+            min_photos=integer("MIN_PHOTOS", at_least_one),
+            max_photos=integer("MAX_PHOTOS", at_least_one),
+            fsm_ttl_hours=integer("FSM_TTL_HOURS", at_least_one),
+            log_level=env.str("LOG_LEVEL", _default("log_level")).upper(),
+            log_json=env.bool("LOG_JSON", _default("log_json")),
+            # Set but empty disables the file (for the other variables, empty means unset).
+            log_file=env.str("LOG_FILE", _default("log_file") or "").strip() or None,
+            flood_messages_per_second=integer("FLOOD_MESSAGES_PER_SECOND", at_least_one),
+            train_image_long_side=integer("TRAIN_IMAGE_LONG_SIDE", Range(min=512, max=4096)),
+            n8n_timeout_seconds=seconds("N8N_TIMEOUT_SECONDS"),
+            n8n_attempts=integer("N8N_ATTEMPTS", at_least_one),
+            n8n_backoff_seconds=seconds("N8N_BACKOFF_SECONDS"),
+            album_settle_seconds=seconds("ALBUM_SETTLE_SECONDS"),
         )
     except EnvError as error:
         # environs names the variable: 'Environment variable "PORT" invalid: [...]'

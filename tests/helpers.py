@@ -32,7 +32,7 @@ async def expect_text(user: Any, fragment: str, method: str = "sendMessage") -> 
 async def post_update(app: Any, update: dict[str, object]) -> int:
     """POST an update straight to one replica's webhook, as Telegram would."""
     url = f"http://127.0.0.1:{app.settings.port}/webhook"
-    headers = {"X-Telegram-Bot-Api-Secret-Token": str(app.settings.webhook_secret)}
+    headers = {"X-Telegram-Bot-Api-Secret-Token": app.settings.webhook_secret.get_secret_value()}
     async with (
         aiohttp.ClientSession() as session,
         session.post(url, json=update, headers=headers) as response,

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from bot.config import load_settings
+from bot.config import ConfigError, Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456789:TEST-token-for-the-fake-bot-api"
@@ -124,4 +126,97 @@ def test_dotenv_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         os.environ.pop("TELEGRAM_BOT_TOKEN", None)
         os.environ.pop("GENERATE_COST", None)
     assert settings.generate_cost == 25
-    assert settings.telegram_bot_token == TOKEN
+    assert settings.telegram_bot_token.get_secret_value() == TOKEN
+
+
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """Only TELEGRAM_BOT_TOKEN set: nothing from the caller's environment leaks in."""
+    for key in list(os.environ):
+        if key.isupper() and key not in {"PATH", "HOME"}:
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    return monkeypatch
+
+
+def test_an_empty_environment_gives_the_dataclass_defaults(environment: pytest.MonkeyPatch) -> None:
+    assert load_settings(env_file=None) == Settings(telegram_bot_token=TOKEN)
+
+
+def test_secrets_show_neither_in_repr_nor_in_str(environment: pytest.MonkeyPatch) -> None:
+    secrets = {
+        "WEBHOOK_SECRET": "webhook-SECRET-7",
+        "N8N_SECRET": "n8n-SECRET-7",
+        "DATABASE_URL": "postgres://bot:db-PASSWORD-7@db:5432/bot",
+        "REDIS_URL": "redis://:redis-PASSWORD-7@redis:6379/0",
+        "WEBHOOK_URL": "https://bot.example.org",
+        "API_BASE_URL": "https://n8n.example.org/webhook",
+    }
+    for variable, value in secrets.items():
+        environment.setenv(variable, value)
+    loaded = load_settings(env_file=None)
+    built = Settings(
+        telegram_bot_token=TOKEN,
+        webhook_secret=secrets["WEBHOOK_SECRET"],
+        n8n_secret=secrets["N8N_SECRET"],
+        database_url=secrets["DATABASE_URL"],
+        redis_url=secrets["REDIS_URL"],
+    )
+    hidden = [TOKEN, TOKEN.split(":")[1], "webhook-SECRET-7", "n8n-SECRET-7"]
+    hidden += ["db-PASSWORD-7", "redis-PASSWORD-7"]
+    for settings in (loaded, built, replace(built, n8n_secret="n8n-SECRET-7")):
+        for text in (repr(settings), str(settings), f"{settings}"):
+            assert not [secret for secret in hidden if secret in text], text
+        assert "postgres://bot:**********@db:5432/bot" in repr(settings)  # still says where
+    assert loaded.telegram_bot_token.get_secret_value() == TOKEN
+    assert loaded.webhook_secret.get_secret_value() == "webhook-SECRET-7"
+    assert loaded.n8n_secret.get_secret_value() == "n8n-SECRET-7"
+    assert loaded.database_url == secrets["DATABASE_URL"]
+
+
+def test_the_n8n_album_and_flood_tunables_are_read(environment: pytest.MonkeyPatch) -> None:
+    environment.setenv("N8N_TIMEOUT_SECONDS", "30.5")
+    environment.setenv("N8N_ATTEMPTS", "5")
+    environment.setenv("N8N_BACKOFF_SECONDS", "0.25")
+    environment.setenv("ALBUM_SETTLE_SECONDS", "2")
+    environment.setenv("FLOOD_MESSAGES_PER_SECOND", "7")
+    settings = load_settings(env_file=None)
+    assert (settings.n8n_timeout_seconds, settings.n8n_attempts, settings.n8n_backoff_seconds) == (
+        30.5,
+        5,
+        0.25,
+    )
+    assert (settings.album_settle_seconds, settings.flood_messages_per_second) == (2.0, 7)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("N8N_TIMEOUT_SECONDS", "0"),
+        ("N8N_TIMEOUT_SECONDS", "two minutes"),
+        ("N8N_ATTEMPTS", "0"),
+        ("N8N_ATTEMPTS", "2.5"),
+        ("N8N_BACKOFF_SECONDS", "-1"),
+        ("N8N_BACKOFF_SECONDS", "nan"),
+        ("ALBUM_SETTLE_SECONDS", "0"),
+        ("FLOOD_MESSAGES_PER_SECOND", "0"),
+        ("FLOOD_MESSAGES_PER_SECOND", "many"),
+    ],
+)
+def test_a_malformed_tunable_is_named_in_one_line(
+    environment: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    environment.setenv(variable, value)
+    with pytest.raises(ConfigError) as raised:
+        load_settings(env_file=None)
+    message = str(raised.value)
+    assert variable in message and "\n" not in message, message
+
+
+def test_every_variable_is_in_env_example_and_the_readme() -> None:
+    read = set(re.findall(r'\(\s*"([A-Z][A-Z0-9_]*)"', (ROOT / "bot" / "config.py").read_text()))
+    assert {"TELEGRAM_BOT_TOKEN", "PORT", "N8N_ATTEMPTS", "FLOOD_MESSAGES_PER_SECOND"} <= read
+    example = (ROOT / ".env.example").read_text()
+    assert set(re.findall(r"^([A-Z][A-Z0-9_]*)=", example, flags=re.MULTILINE)) == read
+    readme = (ROOT / "README.md").read_text()
+    assert not [variable for variable in read if f"`{variable}`" not in readme]

@@ -140,7 +140,7 @@ async def test_delete_end_to_end_keeps_money_history_anonymously(
     welcome = next(entry for entry in ledger if entry.reason == LedgerReason.WELCOME)
     assert welcome.reference.startswith("erased:") and welcome.delta == 200
     payment = await Payment.get(charge_id="stars-charge-1")
-    assert (payment.user_id, payment.credits, payment.stars) == (key, 100, 50)  # type: ignore[attr-defined]
+    assert (payment.user_id, payment.credits, payment.stars) == (key, 100, 50)
     storage_key = StorageKey(bot_id=app.bot.id, chat_id=8803, user_id=8803)
     assert await app.dispatcher.storage.get_state(storage_key) is None
     assert await app.dispatcher.storage.get_data(storage_key) == {}

@@ -34,7 +34,7 @@ class UserMiddleware(BaseMiddleware):
         user, created = await users.register(
             tg_user,
             start_credits=self.settings.start_credits,
-            erasure_key=self.settings.telegram_bot_token,
+            erasure_key=self.settings.telegram_bot_token.get_secret_value(),
             create=may_create,
         )
         if user is None:

@@ -7,15 +7,16 @@ from bot.models.users import UserStatus
 from json import dumps, loads
 from tortoise.fields.base import OnDelete
 from tortoise import fields
+from tortoise.migrations.schema_editor.base import BaseSchemaEditor
 from tortoise.migrations.constraints import CheckConstraint
 
-async def enforce_non_negative_credits(apps: object, schema_editor: object) -> None:
+async def enforce_non_negative_credits(apps: object, schema_editor: BaseSchemaEditor) -> None:
     """CreateModel does not emit Meta.constraints (tortoise 1.1), so add the CHECK here.
 
     SQLite cannot ALTER TABLE ... ADD CONSTRAINT; triggers give the same guarantee there.
     """
-    client = schema_editor.client  # type: ignore[attr-defined]
-    if schema_editor.DIALECT == "sqlite":  # type: ignore[attr-defined]
+    client = schema_editor.client
+    if schema_editor.DIALECT == "sqlite":
         for event in ("INSERT", "UPDATE"):
             await client.execute_script(
                 f"CREATE TRIGGER telegram_users_credits_nonnegative_{event.lower()} "

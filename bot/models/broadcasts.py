@@ -43,6 +43,7 @@ class BroadcastRecipient(Model):
     broadcast: fields.ForeignKeyRelation[Broadcast] = fields.ForeignKeyField(
         "models.Broadcast", related_name="recipients", on_delete=fields.CASCADE
     )
+    broadcast_id: int  # set by Tortoise
     # Not a foreign key: a user who deletes their data mid-broadcast simply gets nothing.
     telegram_id = fields.BigIntField()
     status = fields.CharEnumField(RecipientStatus, max_length=16, default=RecipientStatus.PENDING)

@@ -48,6 +48,7 @@ class PortraitModel(Model):
         source_field="telegram_user_id",
         on_delete=fields.CASCADE,
     )
+    user_id: int  # the user's telegram_id (to_field), set by Tortoise
     name = fields.TextField()
     model_id = fields.CharField(max_length=128, null=True, unique=True)  # NULL until N8N answers
     request_id = fields.UUIDField(unique=True)
@@ -72,6 +73,7 @@ class Prompt(Model):
         source_field="telegram_user_id",
         on_delete=fields.CASCADE,
     )
+    user_id: int  # the user's telegram_id (to_field), set by Tortoise
     model_id = fields.CharField(max_length=128)  # Astria's id of the model used, as in the seed
     prompt = fields.TextField()
     prompt_id = fields.CharField(max_length=128, null=True, unique=True)  # NULL until N8N answers

@@ -29,6 +29,7 @@ class CreditEntry(Model):
         # Money history outlives a user row: deleting a user who has ledger entries is refused.
         on_delete=fields.RESTRICT,
     )
+    user_id: int  # the user's telegram_id (to_field), set by Tortoise
     delta = fields.IntField()
     reason = fields.CharEnumField(LedgerReason, max_length=32)
     reference = fields.CharField(max_length=128)

@@ -23,6 +23,7 @@ class Payment(Model):
         source_field="telegram_user_id",
         on_delete=fields.RESTRICT,
     )
+    user_id: int  # the user's telegram_id (to_field), set by Tortoise
     charge_id = fields.CharField(max_length=255, unique=True)  # telegram_payment_charge_id
     credits = fields.IntField()
     stars = fields.IntField()

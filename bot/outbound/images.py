@@ -65,7 +65,7 @@ async def _send(
         InputMediaPhoto(media=source, caption=caption if index == 0 else None)
         for index, source in enumerate(sources)
     ]
-    messages = await bot.send_media_group(chat_id, media)  # type: ignore[arg-type]
+    messages = await bot.send_media_group(chat_id, media)  # type: ignore[arg-type]  # aiogram: invariant list[union]
     return [largest_file_id(message) for message in messages]
 
 

@@ -47,7 +47,9 @@ async def confirm_pressed(
     await tokens.spend(state, Flow.DELETE, callback_data.token)
     callback_answer.text = views.deleting()
     try:
-        erasure = await privacy.erase(user.telegram_id, erasure_key=settings.telegram_bot_token)
+        erasure = await privacy.erase(
+            user.telegram_id, erasure_key=settings.telegram_bot_token.get_secret_value()
+        )
     except privacy.JobsRunning as running:  # started between the question and the answer
         await reply(query, views.busy_text(running.footprint))
         return

@@ -46,7 +46,7 @@ class Stats:
 
 async def _total(query: QuerySet[CreditEntry] | QuerySet[Payment], field: str) -> int:
     rows = await query.annotate(total=Sum(field)).values_list("total", flat=True)
-    return int(rows[0] or 0) if rows else 0  # type: ignore[arg-type]
+    return int(rows[0] or 0) if rows else 0  # type: ignore[arg-type]  # Tortoise: flat rows typed as tuples
 
 
 async def _by_status(model: type[Model]) -> dict[str, int]:

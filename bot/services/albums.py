@@ -48,7 +48,7 @@ class RedisAlbumCollector:
         items, owner = self._keys(album_key)
         seen = -1
         for _ in range(MAX_SETTLE_ROUNDS):
-            count = int(await self.redis.llen(items))  # type: ignore[misc]
+            count = int(await self.redis.llen(items))  # type: ignore[misc]  # redis-py: Awaitable[int] | int
             if count == seen:
                 break
             seen = count

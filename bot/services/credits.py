@@ -51,7 +51,7 @@ async def balance_of(telegram_id: int, connection: BaseDBAsyncClient | None = No
     )
     if credits is None:
         raise UnknownUser(telegram_id)
-    return int(credits)  # type: ignore[call-overload]
+    return int(credits)  # type: ignore[call-overload]  # Tortoise types flat=True values as tuples
 
 
 async def move_in(
@@ -157,7 +157,7 @@ async def release_in(
         return False
     await move_in(
         connection,
-        reservation.user_id,  # type: ignore[attr-defined]
+        reservation.user_id,
         -reservation.delta,
         LedgerReason.RELEASE,
         release_reference,

@@ -171,7 +171,7 @@ async def refund(bot: Bot, charge_id: str) -> Refund:
         raise RefundFailed(RefundRefused.UNKNOWN)
     if payment.status == PaymentStatus.REFUNDED:
         raise RefundFailed(RefundRefused.ALREADY_REFUNDED)
-    telegram_id: int = payment.user_id  # type: ignore[attr-defined]
+    telegram_id: int = payment.user_id
     if telegram_id <= 0:
         raise RefundFailed(RefundRefused.ERASED)
     if await has_running_jobs(telegram_id):
@@ -211,7 +211,7 @@ async def record_refund(charge_id: str) -> Refund | None:
             )
             if not marked:
                 return None
-            telegram_id: int = payment.user_id  # type: ignore[attr-defined]
+            telegram_id: int = payment.user_id
             taken = await credits.take_back_in(
                 connection, telegram_id, payment.credits, LedgerReason.REFUND, charge_id
             )

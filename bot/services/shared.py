@@ -88,7 +88,7 @@ class RedisStore:
 
     async def hold(self, key: str, owner: str, ttl_seconds: float) -> bool:
         # One script: reading the holder and renewing must not interleave with another replica.
-        held = await self.redis.eval(  # type: ignore[misc]
+        held = await self.redis.eval(  # type: ignore[misc]  # redis-py: eval() -> Awaitable[str] | str
             HOLD_SCRIPT, 1, self.prefix + key, owner, int(ttl_seconds * 1000)
         )
         return bool(held)
@@ -97,10 +97,10 @@ class RedisStore:
         await self.redis.delete(self.prefix + key)
 
     async def release_held(self, key: str, owner: str) -> None:
-        await self.redis.eval(RELEASE_HELD_SCRIPT, 1, self.prefix + key, owner)  # type: ignore[misc]
+        await self.redis.eval(RELEASE_HELD_SCRIPT, 1, self.prefix + key, owner)  # type: ignore[misc]  # redis-py: eval() -> Awaitable[str] | str
 
     async def pace(self, key: str, interval_seconds: float) -> float:
-        wait_us = await self.redis.eval(  # type: ignore[misc]
+        wait_us = await self.redis.eval(  # type: ignore[misc]  # redis-py: eval() -> Awaitable[str] | str
             PACE_SCRIPT, 1, self.prefix + key, int(interval_seconds * 1_000_000)
         )
         return int(wait_us) / 1_000_000
@@ -113,7 +113,7 @@ class RedisStore:
         await self.redis.set(self.prefix + key, value)
 
     async def ping(self) -> bool:
-        return bool(await self.redis.ping())  # type: ignore[misc]
+        return bool(await self.redis.ping())  # type: ignore[misc]  # redis-py: Awaitable[bool] | bool
 
 
 class MemoryStore:

@@ -34,7 +34,7 @@ routes = web.RouteTableDef()
 async def n8n_secret_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     if not request.path.startswith(N8N_PREFIX):
         return await handler(request)
-    secret = request.app[SETTINGS_KEY].n8n_secret
+    secret = request.app[SETTINGS_KEY].n8n_secret.get_secret_value()
     if not secret:
         return web.json_response({"error": "N8N callbacks are not configured"}, status=503)
     given = request.headers.get("X-N8N-Secret", "")

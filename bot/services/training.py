@@ -61,7 +61,9 @@ class AlreadyStarted(Exception):
         self.model = model
 
 
-async def check_name(telegram_id: int, raw: str) -> str:
+def normalise_name(raw: str) -> str:
+    """The model name as typed, whitespace collapsed; raises InvalidName when it is empty, too
+    long or has characters that are not printable. The rules that need no database."""
     name = " ".join(raw.split())
     if not name:
         raise InvalidName(NameProblem.EMPTY)
@@ -69,6 +71,13 @@ async def check_name(telegram_id: int, raw: str) -> str:
         raise InvalidName(NameProblem.TOO_LONG)
     if any(unicodedata.category(char).startswith("C") for char in name):
         raise InvalidName(NameProblem.NOT_PRINTABLE)
+    return name
+
+
+async def check_name(telegram_id: int, raw: str) -> str:
+    """normalise_name, and the name must not be one of the user's models already (in any case;
+    a failed model's name may be reused)."""
+    name = normalise_name(raw)
     taken = (
         await PortraitModel.filter(user_id=telegram_id)
         .exclude(status=ModelStatus.FAILED)

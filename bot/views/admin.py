@@ -1,3 +1,5 @@
+import re
+
 from aiogram import html
 from aiogram.utils.i18n import gettext as _
 
@@ -8,11 +10,14 @@ from bot.views import generation, models
 
 MAX_GRANT = 1_000_000
 MAX_NOTE_LENGTH = 200
+# ASCII digits only: str.isdigit() also accepts "²" or "٣", which int() refuses or reads oddly.
+USER_ID = re.compile(r"[0-9]+")
+AMOUNT = re.compile(r"[+-]?[0-9]+")
 
 
 def parse_user_id(text: str | None) -> int | None:
     value = (text or "").strip()
-    return int(value) if value.isdigit() and 0 < int(value) < 2**63 else None
+    return int(value) if USER_ID.fullmatch(value) and 0 < int(value) < 2**63 else None
 
 
 def parse_grant(args: str | None) -> tuple[int, int, str | None] | None:
@@ -22,7 +27,7 @@ def parse_grant(args: str | None) -> tuple[int, int, str | None] | None:
         return None
     telegram_id = parse_user_id(parts[0])
     amount_text = parts[1]
-    if telegram_id is None or not amount_text.lstrip("+-").isdigit():
+    if telegram_id is None or not AMOUNT.fullmatch(amount_text):
         return None
     amount = int(amount_text)
     if amount == 0 or abs(amount) > MAX_GRANT:

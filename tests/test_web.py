@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 from typing import Any
 
@@ -119,6 +121,50 @@ async def post_n8n(http: aiohttp.ClientSession, path: str, **options: Any) -> tu
 
 def bad(message: str) -> tuple[int, Any]:
     return 400, {"error": message}
+
+
+async def raw_post(port: int, path: str, secret: bytes, body: bytes) -> tuple[int, Any]:
+    """POST with the secret header's bytes exactly as given (aiohttp's client would encode)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n".encode()
+        + b"X-N8N-Secret: "
+        + secret
+        + b"\r\n\r\n"
+        + body
+    )
+    response = await reader.read()
+    writer.close()
+    await writer.wait_closed()
+    head, _, payload = response.partition(b"\r\n\r\n")
+    try:
+        answer = json.loads(payload)
+    except ValueError:  # aiohttp's own plain-text 500 page
+        answer = payload.decode(errors="replace")
+    return int(head.split(b" ")[1]), answer
+
+
+async def test_a_secret_header_that_is_not_ascii_is_401(start_bot: StartBot) -> None:
+    """aiohttp passes header bytes that are not UTF-8 on as lone surrogates; comparing them
+    must not fail with a 500 (an ERROR line would fail this test too)."""
+    app = await start_bot(n8n_secret=N8N_SECRET)
+    port = app.settings.port
+    secret = N8N_SECRET.encode()
+    for given in (
+        b"\xff\xfe",
+        b"\x80",
+        secret + b"\xff",
+        b"\xc3" + secret,
+        "n8n-shared-sécret".encode(),
+        secret + "é".encode(),
+        "n8n-shared-sécret".encode("latin-1"),
+    ):
+        for path in N8N_PATHS:
+            answer = await raw_post(port, path, given, b"{}")
+            assert answer == (401, {"error": "bad or missing X-N8N-Secret"}), (given, path)
+    answer = await raw_post(port, "/n8n/model-status", secret, b"{}")
+    assert answer == (400, {"error": "model_id: Field required; status: Field required"})
 
 
 async def test_a_bad_n8n_body_is_400_naming_the_field(start_bot: StartBot) -> None:

@@ -57,7 +57,9 @@ async def n8n_secret_middleware(request: web.Request, handler: Handler) -> web.S
     if not secret:
         return web.json_response({"error": "N8N callbacks are not configured"}, status=503)
     given = request.headers.get("X-N8N-Secret", "")
-    if not hmac.compare_digest(given.encode(), secret.encode()):
+    # aiohttp keeps header bytes that are not UTF-8 as lone surrogates, which encode() refuses
+    # (a 500); the secret is ASCII, so a header that is not is simply wrong.
+    if not given.isascii() or not hmac.compare_digest(given.encode(), secret.encode()):
         return web.json_response({"error": "bad or missing X-N8N-Secret"}, status=401)
     return await handler(request)
 

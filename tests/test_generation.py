@@ -112,7 +112,7 @@ async def test_happy_path_four_images_in_one_album(
 async def test_twelve_images_come_as_albums_of_ten_and_two(
     start_bot: StartBot, trainer_settings: dict[str, Any], tg: FakeTelegram, n8n: FakeN8N
 ) -> None:
-    await start(start_bot, trainer_settings)
+    await start(start_bot, trainer_settings, images_per_prompt=6)  # N8N may report up to 2 × 6
     user = await registered(tg, 9002)
     await ready_model(n8n, user)
     prompt_id = await generate(user, n8n)

@@ -20,18 +20,17 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from loguru import logger
 
 from bot.config import Settings
-from bot.models import PortraitModel, Prompt, User
+from bot.models import User
 from bot.outbound import Outbox
 from bot.routers.cancel import cancel_and_say
 from bot.routers.common import answer_after, replace_buttons
 from bot.services import credits, jobs
 from bot.services.background import BackgroundTasks
-from bot.services.jobs import JobKind, Outcome
+from bot.services.jobs import JobKind, JobT, Outcome
 from bot.services.n8n import N8NClient
 from bot.states import WizardData
 from bot.views import credits as credit_views
 
-JobT = TypeVar("JobT", PortraitModel, Prompt)
 DataT = TypeVar("DataT", bound=WizardData)
 
 

@@ -87,17 +87,23 @@ async def release_stuck_jobs(outbox: Outbox, now: datetime | None = None) -> int
     return len(owners)
 
 
-async def redeliver_stalled(outbox: Outbox, now: datetime | None = None) -> int:
-    """Deliver again what a dead replica was delivering; how many. The user may get an album
-    twice, never none."""
-    taken = await reconciler.take_stalled_deliveries(now)
-    for job in taken:
-        await deliver(outbox, job)
-    return len(taken)
+async def redeliver_stalled(
+    outbox: Outbox, now: datetime | None = None, stopping: asyncio.Event | None = None
+) -> int:
+    """Deliver again what a dead replica was delivering; how many. Each job is taken over
+    just before its delivery (a long pass must not hold jobs it has not reached yet). The user
+    may get an album twice, never none."""
+    delivered = 0
+    for job in await reconciler.stalled_deliveries(now):
+        if stopping is not None and stopping.is_set():
+            break
+        if await reconciler.take_over(job):
+            await deliver(outbox, job)
+            delivered += 1
+    return delivered
 
 
 async def reconcile(outbox: Outbox, stopping: asyncio.Event) -> None:
     """One pass of the reconciler (a periodic worker)."""
     await release_stuck_jobs(outbox)
-    if not stopping.is_set():
-        await redeliver_stalled(outbox)
+    await redeliver_stalled(outbox, stopping=stopping)

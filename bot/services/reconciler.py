@@ -38,13 +38,15 @@ async def _release(kind: jobs.JobKind[jobs.JobT], cutoff: datetime) -> list[int]
     ]
 
 
-async def take_stalled_deliveries(now: datetime | None = None) -> list[Prompt]:
-    """Ready jobs whose delivery began long ago and never finished (its replica died), each
-    taken over by one caller of all replicas: the caller must deliver them again."""
-    cutoff = (now or datetime.now(UTC)) - DELIVERY_STALLED_AFTER
-    taken = []
-    for job in await generation.stalled_deliveries(cutoff):
-        if await generation.claim_redelivery(job):
-            logger.warning("generation {}: delivery was cut off; delivering again", job.id)
-            taken.append(job)
-    return taken
+async def stalled_deliveries(now: datetime | None = None) -> list[Prompt]:
+    """Ready jobs whose delivery began long ago and never finished (its replica died). Take
+    each over with `take_over` just before delivering it again."""
+    return await generation.stalled_deliveries((now or datetime.now(UTC)) - DELIVERY_STALLED_AFTER)
+
+
+async def take_over(job: Prompt) -> bool:
+    """True for the one caller of all replicas that must deliver this job again."""
+    if not await generation.claim_redelivery(job):
+        return False
+    logger.warning("generation {}: delivery was cut off; delivering again", job.id)
+    return True

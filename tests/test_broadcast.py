@@ -247,6 +247,11 @@ async def test_users_banned_or_gone_since_the_start_get_nothing_and_leave_no_id(
     await User.filter(telegram_id=7502).update(status=UserStatus.BANNED)
     await User.filter(telegram_id=7503).delete()  # as /delete does, racing the recipients' insert
     await outbound_broadcasts.deliver(app.outbox, broadcast.id, app.stopping)
+
+    async def finished() -> bool:  # by this call, or by the replica's own resumption worker
+        return (await Broadcast.get(id=broadcast.id)).status == BroadcastStatus.DONE
+
+    await eventually(finished)
     assert [e.body for e in tg.events(7501)] == ["Since the start"]
     assert tg.events(7502) == [] and tg.events(7503) == []
     rows = dict(await BroadcastRecipient.all().values_list("telegram_id", "status"))

@@ -1,16 +1,16 @@
 from aiogram.types import InlineKeyboardMarkup
-from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import BuyCallback, MenuAction, MenuCallback
 from bot.config import CreditPackage
+from bot.views import buttons
 
 
 def credits_keyboard(can_buy: bool) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     if can_buy:
-        builder.button(text=_("⭐ Buy credits"), callback_data=BuyCallback(credits=0))
-    builder.button(text=_("☰ Menu"), callback_data=MenuCallback(action=MenuAction.MENU))
+        builder.button(text=buttons.buy_credits(), callback_data=BuyCallback(credits=0))
+    builder.button(text=buttons.menu(), callback_data=MenuCallback(action=MenuAction.MENU))
     builder.adjust(1)
     return builder.as_markup()
 
@@ -19,10 +19,7 @@ def packages_keyboard(packages: tuple[CreditPackage, ...]) -> InlineKeyboardMark
     builder = InlineKeyboardBuilder()
     for package in packages:
         builder.button(
-            text=_("{credits} credits — {stars} ⭐").format(
-                credits=package.credits, stars=package.stars
-            ),
-            callback_data=BuyCallback(credits=package.credits),
+            text=buttons.package(package), callback_data=BuyCallback(credits=package.credits)
         )
     builder.adjust(1)
     return builder.as_markup()

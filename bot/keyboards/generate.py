@@ -1,5 +1,4 @@
 from aiogram.types import InlineKeyboardMarkup
-from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import (
@@ -16,6 +15,7 @@ from bot.callbacks import (
 )
 from bot.models import PortraitModel, Prompt
 from bot.services.presets import presets
+from bot.views import buttons
 
 MODELS_PER_PAGE = 8
 
@@ -28,12 +28,14 @@ def models_keyboard(models: list[PortraitModel], page: int) -> InlineKeyboardMar
         builder.button(text=model.name, callback_data=ModelChoice(model=model.id))
     navigation = 0
     if page > 0:
-        builder.button(text=_("◀️ Back"), callback_data=ModelPage(page=page - 1))
+        builder.button(text=buttons.previous_page(), callback_data=ModelPage(page=page - 1))
         navigation += 1
     if page < pages - 1:
-        builder.button(text=_("More ▶️"), callback_data=ModelPage(page=page + 1))
+        builder.button(text=buttons.next_page(), callback_data=ModelPage(page=page + 1))
         navigation += 1
-    builder.button(text=_("✖️ Cancel"), callback_data=GenerateCallback(action=GenerateAction.CANCEL))
+    builder.button(
+        text=buttons.cancel(), callback_data=GenerateCallback(action=GenerateAction.CANCEL)
+    )
     rows = [1] * len(models[page * MODELS_PER_PAGE : (page + 1) * MODELS_PER_PAGE])
     builder.adjust(*rows, *([navigation] if navigation else []), 1)
     return builder.as_markup()
@@ -42,8 +44,10 @@ def models_keyboard(models: list[PortraitModel], page: int) -> InlineKeyboardMar
 def presets_keyboard() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for item in presets():
-        builder.button(text=_(item.name), callback_data=PresetChoice(preset=item.id))
-    builder.button(text=_("✖️ Cancel"), callback_data=GenerateCallback(action=GenerateAction.CANCEL))
+        builder.button(text=buttons.preset(item.name), callback_data=PresetChoice(preset=item.id))
+    builder.button(
+        text=buttons.cancel(), callback_data=GenerateCallback(action=GenerateAction.CANCEL)
+    )
     builder.adjust(2)
     return builder.as_markup()
 
@@ -52,16 +56,20 @@ def confirm_keyboard(*, enough_credits: bool, token: str) -> InlineKeyboardMarku
     builder = InlineKeyboardBuilder()
     if enough_credits:
         builder.button(
-            text=_("✅ Generate"),
+            text=buttons.generate_now(),
             callback_data=GenerateCallback(action=GenerateAction.CONFIRM, token=token),
         )
     else:
-        builder.button(text=_("💳 Credits"), callback_data=MenuCallback(action=MenuAction.CREDITS))
+        builder.button(
+            text=buttons.credits(), callback_data=MenuCallback(action=MenuAction.CREDITS)
+        )
     builder.button(
-        text=_("✏️ Change the prompt"),
+        text=buttons.change_prompt(),
         callback_data=GenerateCallback(action=GenerateAction.CHANGE_PROMPT),
     )
-    builder.button(text=_("✖️ Cancel"), callback_data=GenerateCallback(action=GenerateAction.CANCEL))
+    builder.button(
+        text=buttons.cancel(), callback_data=GenerateCallback(action=GenerateAction.CANCEL)
+    )
     builder.adjust(1)
     return builder.as_markup()
 
@@ -69,14 +77,14 @@ def confirm_keyboard(*, enough_credits: bool, token: str) -> InlineKeyboardMarku
 def after_delivery_keyboard(job: Prompt) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(
-        text=_("🔁 More like this"),
+        text=buttons.more_like_this(),
         callback_data=AfterCallback(action=AfterAction.MORE, job=job.id),
     )
     builder.button(
-        text=_("✏️ New prompt"),
+        text=buttons.new_prompt(),
         callback_data=AfterCallback(action=AfterAction.NEW_PROMPT, job=job.id),
     )
-    builder.button(text=_("☰ Menu"), callback_data=MenuCallback(action=MenuAction.MENU))
+    builder.button(text=buttons.menu(), callback_data=MenuCallback(action=MenuAction.MENU))
     builder.adjust(2, 1)
     return builder.as_markup()
 
@@ -84,10 +92,12 @@ def after_delivery_keyboard(job: Prompt) -> InlineKeyboardMarkup:
 def retry_keyboard(token: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(
-        text=_("🔁 Try again"),
+        text=buttons.try_again(),
         callback_data=GenerateCallback(action=GenerateAction.CONFIRM, token=token),
     )
-    builder.button(text=_("✖️ Cancel"), callback_data=GenerateCallback(action=GenerateAction.CANCEL))
+    builder.button(
+        text=buttons.cancel(), callback_data=GenerateCallback(action=GenerateAction.CANCEL)
+    )
     builder.adjust(1)
     return builder.as_markup()
 
@@ -97,7 +107,7 @@ def history_keyboard(jobs: list[Prompt]) -> InlineKeyboardMarkup | None:
     for number, job in enumerate(jobs, start=1):
         if job.images:
             builder.button(
-                text=_("🖼 Resend #{number}").format(number=number),
+                text=buttons.resend(number),
                 callback_data=ResendCallback(job=job.id),
             )
     builder.adjust(3)

@@ -1,14 +1,14 @@
 from aiogram.types import InlineKeyboardMarkup
-from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import PrivacyAction, PrivacyCallback
+from bot.views import buttons
 
 
 def privacy_keyboard() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(
-        text=_("🗑 Delete my data"), callback_data=PrivacyCallback(action=PrivacyAction.DELETE)
+        text=buttons.delete_my_data(), callback_data=PrivacyCallback(action=PrivacyAction.DELETE)
     )
     return builder.as_markup()
 
@@ -16,11 +16,11 @@ def privacy_keyboard() -> InlineKeyboardMarkup:
 def confirm_delete_keyboard(token: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(
-        text=_("🗑 Yes, delete everything"),
+        text=buttons.confirm_delete(),
         callback_data=PrivacyCallback(action=PrivacyAction.CONFIRM, token=token),
     )
     builder.button(
-        text=_("✖️ No, keep my data"),
+        text=buttons.keep_my_data(),
         callback_data=PrivacyCallback(action=PrivacyAction.KEEP, token=token),
     )
     builder.adjust(1)

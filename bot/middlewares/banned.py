@@ -3,11 +3,11 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, Message, TelegramObject
-from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import PrivacyCallback
 from bot.models import User, UserStatus
 from bot.services.shared import SharedStore
+from bot.views.common import banned_notice
 
 NOTICE_EVERY_SECONDS = 24 * 3600
 # A ban does not take away the right to see and erase one's data, nor help with a payment.
@@ -48,10 +48,8 @@ class BannedUserMiddleware(BaseMiddleware):
         if user is None or user.status != UserStatus.BANNED or exempt(event):
             return await handler(event, data)
         tell = await self.store.claim(f"banned-notice:{user.telegram_id}", NOTICE_EVERY_SECONDS)
-        text = _(
-            "Your access to this bot has been suspended by its team. "
-            "If you think this is a mistake, please contact them."
-        )
+        text = banned_notice()
+        # An outer middleware: the press never reaches CallbackAnswerMiddleware, so answer it here.
         if isinstance(event, CallbackQuery):
             await event.answer(text if tell else None, show_alert=tell)
         elif isinstance(event, Message) and tell:

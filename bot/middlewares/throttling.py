@@ -4,9 +4,9 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import Message, TelegramObject
-from aiogram.utils.i18n import gettext as _
 
 from bot.services.shared import SharedStore
+from bot.views.common import slow_down
 
 NOTICE_PERIOD_SECONDS = 10
 
@@ -41,5 +41,5 @@ class FloodMiddleware(BaseMiddleware):
         if await self.store.count(f"flood:{user_id}:{window}", 2) <= self.limit:
             return await handler(event, data)
         if await self.store.claim(f"flood-notice:{user_id}", NOTICE_PERIOD_SECONDS):
-            await event.answer(_("You are sending messages too fast. Please slow down a little."))
+            await event.answer(slow_down())
         return None

@@ -38,6 +38,7 @@ class UserMiddleware(BaseMiddleware):
             create=may_create,
         )
         if user is None:
+            # The press stops here, before CallbackAnswerMiddleware: stop its spinner ourselves.
             if isinstance(event, Update) and event.callback_query is not None:
                 await event.callback_query.answer()
             return None

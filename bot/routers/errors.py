@@ -5,11 +5,12 @@ from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramFor
 from aiogram.types import Chat, ErrorEvent
 from aiogram.types import User as TelegramUser
 from aiogram.utils.i18n import I18n
-from aiogram.utils.i18n import gettext as _
 from loguru import logger
 
 from bot.outbound import AdminAlerts
 from bot.services import users
+from bot.views import admin as admin_views
+from bot.views import common as views
 from bot.views import credits as credits_views
 
 # Telegram refusals that are part of normal life, not bugs.
@@ -49,7 +50,11 @@ async def unexpected_error(
         "update {} from user {} failed: {}", event.update.update_id, user_id, type(error).__name__
     )
     query = event.update.callback_query
-    if query is not None:  # stop the button's spinner; the message below says what happened
+    # Stop the button's spinner; the message below says what happened. CallbackAnswerMiddleware
+    # answers presses whose handler failed, but it runs after the outer middlewares (user row,
+    # ban): a failure there would leave the spinner turning. A press it already answered makes
+    # Telegram refuse this one, hence suppressed.
+    if query is not None:
         with contextlib.suppress(TelegramAPIError):
             await query.answer()
     message = event.update.message
@@ -62,7 +67,7 @@ async def unexpected_error(
                 event_chat.id,
                 credits_views.payment_needs_review(payment.telegram_payment_charge_id)
                 if payment is not None
-                else _("Sorry, something went wrong on my side. Please try again in a minute."),
+                else views.something_went_wrong(),
             )
         except TelegramAPIError as send_error:
             logger.warning("could not tell user {} about the error: {}", user_id, send_error)
@@ -78,12 +83,7 @@ async def unexpected_error(
             )
         else:
             kind = type(error).__name__
-            text = _("⚠️ Error {kind} in update {update_id} (user {user_id}): {error}").format(
-                kind=kind,
-                update_id=event.update.update_id,
-                user_id=user_id,
-                error=str(error)[:500],
-            )
+            text = admin_views.error_alert(kind, event.update.update_id, user_id, error)
     await alerts.alert(kind, text)
 
 

@@ -2,7 +2,6 @@ from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import I18n
-from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import LanguageCallback, MenuAction, MenuCallback
 from bot.keyboards.language import language_keyboard
@@ -10,10 +9,11 @@ from bot.keyboards.menu import main_menu
 from bot.models import User
 from bot.routers.common import Event, reply
 from bot.services import users
+from bot.views import language as views
 
 
 async def choose_language(event: Event, i18n: I18n) -> None:
-    await reply(event, _("Choose your language:"), language_keyboard(i18n.current_locale))
+    await reply(event, views.choose(), language_keyboard(i18n.current_locale))
 
 
 async def offered(query: CallbackQuery, callback_data: LanguageCallback, i18n: I18n) -> bool:
@@ -25,7 +25,7 @@ async def pick_language(
 ) -> None:
     await users.set_language(user, callback_data.code)
     with i18n.use_locale(callback_data.code):
-        await reply(query, _("Done: I will speak English now."), main_menu())
+        await reply(query, views.chosen(), main_menu())
 
 
 def create_router() -> Router:

@@ -5,7 +5,6 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, LabeledPrice, Message, PreCheckoutQuery
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n
-from aiogram.utils.i18n import gettext as _
 from loguru import logger
 
 from bot.callbacks import BuyCallback
@@ -27,7 +26,7 @@ SUPPORT_REQUEST_MAX_LENGTH = 3000
 
 async def show_packages(query: CallbackQuery, settings: Settings) -> None:
     if not settings.credit_packages:
-        await reply(query, _("Credits are not on sale right now."))
+        await reply(query, views.not_on_sale())
         return
     await reply(query, views.packages_text(), packages_keyboard(settings.credit_packages))
 
@@ -42,7 +41,7 @@ async def send_invoice(
 ) -> None:
     package = payments.find_package(settings, callback_data.credits)
     if package is None:
-        callback_answer.text = _("This package is no longer on sale.")
+        callback_answer.text = views.package_gone()
         callback_answer.show_alert = True
         return
     title, description = views.invoice_texts(package)

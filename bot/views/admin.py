@@ -170,3 +170,10 @@ def refund_done(charge_id: str, result: Refund) -> str:
         credits=result.credits_taken,
         balance=result.balance,
     )
+
+
+def error_alert(kind: str, update_id: int, user_id: int | None, error: Exception) -> str:
+    """For admins (plain text): an update that failed unexpectedly."""
+    return _("⚠️ Error {kind} in update {update_id} (user {user_id}): {error}").format(
+        kind=kind, update_id=update_id, user_id=user_id, error=str(error)[:500]
+    )

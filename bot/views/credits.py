@@ -66,6 +66,15 @@ def packages_text() -> str:
     )
 
 
+def not_on_sale() -> str:
+    return _("Credits are not on sale right now.")
+
+
+def package_gone() -> str:
+    """A pop-up: the pressed package was taken off sale since it was shown."""
+    return _("This package is no longer on sale.")
+
+
 def invoice_texts(package: CreditPackage) -> tuple[str, str]:
     """The invoice's title and description."""
     return (

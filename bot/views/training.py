@@ -1,10 +1,10 @@
 from aiogram import html
 from aiogram.utils.i18n import gettext as _
 
-from bot.keyboards.train import model_type_label
 from bot.models import ModelType, PortraitModel
 from bot.services.photos import PhotoProblem
 from bot.services.training import NAME_MAX_LENGTH, NameProblem, PhotoBatch, PhotoFailure, PhotoItem
+from bot.views.buttons import model_type_label
 from bot.views.credits import with_shortfall
 
 

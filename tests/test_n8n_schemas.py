@@ -9,7 +9,7 @@ import pytest
 from pydantic import BaseModel
 
 from bot.models import ModelStatus, PromptStatus
-from bot.web.schemas import (
+from bot.services.n8n_bodies import (
     MAX_TELEGRAM_ID,
     BadBody,
     GrantRequest,

@@ -1,9 +1,9 @@
 """Callbacks from N8N. Every request must carry the shared secret in `X-N8N-Secret`.
 
-Answers: 401 bad or missing secret (nothing changes), 400 a body not matching the schema
-(web/schemas.py), 404 an unknown job, 200 applied — and 200 again for a repeat, which changes
-nothing. A handler reads the body, calls a service, hands any news to the outbound layer and
-answers JSON.
+Answers: 401 bad or missing secret (nothing changes), 400 a body not matching its model
+(services/n8n_bodies.py), 404 an unknown job, 200 applied — and 200 again for a repeat, which
+changes nothing. A handler reads the body, calls a service, hands any news to the outbound
+layer and answers JSON.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from bot.outbound import Outbox
 from bot.outbound import credits as credit_news
 from bot.outbound import jobs as job_news
 from bot.services import credits, generation, jobs
-from bot.web.schemas import BadBody, GrantRequest, ModelReport, PromptReport, read_body
+from bot.services.n8n_bodies import BadBody, BodyT, GrantRequest, ModelReport, PromptReport, parse
 
 N8N_PREFIX = "/n8n/"
 SETTINGS_KEY: web.AppKey[Settings] = web.AppKey("settings", Settings)
@@ -42,6 +42,15 @@ async def n8n_secret_middleware(request: web.Request, handler: Handler) -> web.S
     if not given.isascii() or not hmac.compare_digest(given.encode(), secret.encode()):
         return web.json_response({"error": "bad or missing X-N8N-Secret"}, status=401)
     return await handler(request)
+
+
+async def read_body(request: web.Request, schema: type[BodyT], settings: Settings) -> BodyT:
+    """The request's JSON body as `schema`; raises BadBody."""
+    try:
+        body = await request.json()
+    except (ValueError, LookupError, RecursionError):  # or not UTF-8, unknown charset, too deep
+        raise BadBody("body is not JSON") from None
+    return parse(schema, body, images_per_prompt=settings.images_per_prompt)
 
 
 def bad_body(problem: BadBody) -> web.Response:

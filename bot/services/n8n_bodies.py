@@ -1,10 +1,11 @@
-"""The bodies of N8N's callbacks (`POST /n8n/...`), validated by pydantic.
+"""The bodies N8N sends (its callbacks `POST /n8n/...`, and its answers to `/status`, which
+have the callbacks' shape), validated by pydantic.
 
-`read_body` turns a request into one of the models below or raises `BadBody`, whose message is
-one line naming the bad field first (`"model_id: String should have at most 128 characters"`;
-several problems are joined with "; ") and is answered as `{"error": message}` with 400.
+`parse` turns a decoded body into one of the models below or raises `BadBody`, whose message
+is one line naming the bad field first (`"model_id: String should have at most 128
+characters"`; several problems are joined with "; "); the web door answers it with 400.
 Unknown fields are ignored. How many images a generation may report depends on the settings, so
-`PromptReport` is validated with the context `{"images_per_prompt": n}` (`read_body` passes it).
+`PromptReport` is validated with the context `{"images_per_prompt": n}` (`parse` passes it).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
-from aiohttp import web
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -29,7 +29,6 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from bot.config import Settings
 from bot.models import ModelStatus, PromptStatus
 
 MAX_ID_LENGTH = 128  # model_id, prompt_id, reference
@@ -70,15 +69,6 @@ def parse(schema: type[BodyT], body: Any, *, images_per_prompt: int) -> BodyT:
         return schema.model_validate(body, context={"images_per_prompt": images_per_prompt})
     except ValidationError as error:
         raise BadBody(describe(error)) from None
-
-
-async def read_body(request: web.Request, schema: type[BodyT], settings: Settings) -> BodyT:
-    """The request's JSON body as `schema`; raises BadBody."""
-    try:
-        body = await request.json()
-    except (ValueError, LookupError, RecursionError):  # or not UTF-8, unknown charset, too deep
-        raise BadBody("body is not JSON") from None
-    return parse(schema, body, images_per_prompt=settings.images_per_prompt)
 
 
 def _text(value: Any) -> Any:

@@ -201,12 +201,12 @@ class BotApp:
         ]
 
     def periodic_workers(self) -> list[PeriodicWorker]:
-        outbox, store, n8n = self.outbox, self.store, self.n8n
+        outbox, store, n8n, settings = self.outbox, self.store, self.n8n, self.settings
         workers = [
             PeriodicWorker(
                 "reconciler",
                 outbound_jobs.RECONCILE_EVERY_SECONDS,
-                lambda stopping: outbound_jobs.reconcile(outbox, stopping),
+                lambda stopping: outbound_jobs.reconcile(outbox, n8n, settings, stopping),
                 store,
                 turn_key="reconciler-turn",
             ),

@@ -119,6 +119,12 @@ class Settings:
     n8n_backoff_seconds: float = 2.0
     # An album is answered once no new item arrived for this long.
     album_settle_seconds: float = 1.2
+    # A running job whose N8N callback is this late (minutes since it was made) is asked about
+    # with N8N's /status; one this old is failed and its credits returned.
+    train_status_after: int = 30
+    generate_status_after: int = 5
+    train_max_age: int = 360
+    generate_max_age: int = 60
 
     def __repr__(self) -> str:
         # Secrets show as SecretStr('**********'); a password inside any URL is masked too.
@@ -152,6 +158,10 @@ class Settings:
 
     def check(self) -> None:
         """Cross-checks between settings; raises ConfigError."""
+        if self.train_max_age <= self.train_status_after:
+            raise ConfigError("TRAIN_MAX_AGE must be longer than TRAIN_STATUS_AFTER")
+        if self.generate_max_age <= self.generate_status_after:
+            raise ConfigError("GENERATE_MAX_AGE must be longer than GENERATE_STATUS_AFTER")
         if not _TOKEN_RE.match(self.telegram_bot_token.get_secret_value()):
             raise ConfigError(
                 "TELEGRAM_BOT_TOKEN does not look like a bot token (digits:letters); "
@@ -308,6 +318,10 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
             n8n_attempts=integer("N8N_ATTEMPTS", at_least_one),
             n8n_backoff_seconds=seconds("N8N_BACKOFF_SECONDS"),
             album_settle_seconds=seconds("ALBUM_SETTLE_SECONDS"),
+            train_status_after=integer("TRAIN_STATUS_AFTER", at_least_one),
+            generate_status_after=integer("GENERATE_STATUS_AFTER", at_least_one),
+            train_max_age=integer("TRAIN_MAX_AGE", at_least_one),
+            generate_max_age=integer("GENERATE_MAX_AGE", at_least_one),
         )
     except EnvError as error:
         # environs names the variable: 'Environment variable "PORT" invalid: [...]'

@@ -201,6 +201,10 @@ def test_the_n8n_album_and_flood_tunables_are_read(environment: pytest.MonkeyPat
         ("ALBUM_SETTLE_SECONDS", "0"),
         ("FLOOD_MESSAGES_PER_SECOND", "0"),
         ("FLOOD_MESSAGES_PER_SECOND", "many"),
+        ("TRAIN_STATUS_AFTER", "0"),
+        ("GENERATE_MAX_AGE", "soon"),
+        ("TRAIN_MAX_AGE", "30"),  # not longer than TRAIN_STATUS_AFTER (30)
+        ("GENERATE_MAX_AGE", "5"),  # not longer than GENERATE_STATUS_AFTER (5)
     ],
 )
 def test_a_malformed_tunable_is_named_in_one_line(

@@ -4,17 +4,19 @@ delivered (again, when their first delivery died with its replica), jobs that ne
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 from loguru import logger
 
+from bot.config import Settings
 from bot.keyboards.generate import after_delivery_keyboard
 from bot.keyboards.train import generate_keyboard
 from bot.models import ModelStatus, PortraitModel, Prompt, PromptStatus, User
 from bot.outbound.images import ImageUnavailable, send_images
 from bot.outbound.outbox import Outbox
 from bot.services import generation, reconciler, users
+from bot.services.n8n import N8NClient
 from bot.views import generation as generation_views
 from bot.views import jobs as job_views
 from bot.views import training as training_views
@@ -103,7 +105,38 @@ async def redeliver_stalled(
     return delivered
 
 
-async def reconcile(outbox: Outbox, stopping: asyncio.Event) -> None:
+async def settle_overdue(
+    outbox: Outbox, n8n: N8NClient, settings: Settings, now: datetime | None = None
+) -> int:
+    """Settle running jobs whose N8N callback never came (asking N8N's /status, or failing
+    them past their maximum age) and tell their owners; how many changed."""
+    changes = await reconciler.settle_overdue(
+        n8n,
+        outbox.store,
+        training=reconciler.Patience(
+            timedelta(minutes=settings.train_status_after),
+            timedelta(minutes=settings.train_max_age),
+        ),
+        generating=reconciler.Patience(
+            timedelta(minutes=settings.generate_status_after),
+            timedelta(minutes=settings.generate_max_age),
+        ),
+        images_per_prompt=settings.images_per_prompt,
+        now=now,
+    )
+    for change in changes:
+        if isinstance(change.job, PortraitModel):
+            await training_finished(outbox, change.job)
+        else:
+            await generation_finished(outbox, change.job)
+    return len(changes)
+
+
+async def reconcile(
+    outbox: Outbox, n8n: N8NClient | None, settings: Settings, stopping: asyncio.Event
+) -> None:
     """One pass of the reconciler (a periodic worker)."""
     await release_stuck_jobs(outbox)
+    if n8n is not None and not stopping.is_set():
+        await settle_overdue(outbox, n8n, settings)
     await redeliver_stalled(outbox, stopping=stopping)

@@ -196,6 +196,11 @@ async def apply_status(
     return StatusChange(job=job, changed=changed)
 
 
+async def overdue(kind: JobKind[JobT], created_before: datetime) -> list[JobT]:
+    """Jobs N8N took before `created_before` and has not reported the end of."""
+    return await kind.table.filter(status=kind.running, created_at__lt=created_before)
+
+
 async def never_started(kind: JobKind[JobT], created_before: datetime) -> list[JobT]:
     """Jobs still pending since before `created_before`: their start was cut off."""
     return await kind.table.filter(status=kind.pending, created_at__lt=created_before)

@@ -5,6 +5,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.models import ModelStatus, PortraitModel, Prompt, PromptStatus
 from bot.services.generation import PROMPT_MAX_LENGTH, PROMPT_MIN_LENGTH
+from bot.views import jobs as job_views
 from bot.views.credits import with_shortfall
 from bot.views.models import status_label as model_status_label
 
@@ -94,7 +95,7 @@ def delivered() -> str:
 
 
 def failed(job: Prompt) -> str:
-    reason = job.error or _("no reason given")
+    reason = job_views.reason(job.error)
     return _(
         "❌ The generation failed: {reason}.\nYour credits were returned. Try again: /generate"
     ).format(reason=html.quote(reason))

@@ -4,6 +4,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.models import ModelType, PortraitModel
 from bot.services.photos import PhotoProblem
 from bot.services.training import NAME_MAX_LENGTH, NameProblem, PhotoBatch, PhotoFailure, PhotoItem
+from bot.views import jobs as job_views
 from bot.views.buttons import model_type_label
 from bot.views.credits import with_shortfall
 
@@ -142,7 +143,7 @@ def ready(model: PortraitModel) -> str:
 
 
 def failed(model: PortraitModel) -> str:
-    reason = model.error or _("no reason given")
+    reason = job_views.reason(model.error)
     return _(
         "❌ Training of <b>{name}</b> failed: {reason}.\nYour credits were returned. "
         "You can try again with other photos: /train"

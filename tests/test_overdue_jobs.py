@@ -34,6 +34,9 @@ async def test_a_generation_whose_callback_never_came_is_delivered_after_asking_
     user = await registered(tg, 9501)
     await ready_model(n8n, user)
     prompt_id = await generate(user, n8n)
+    await user.send_text("/history")
+    listing = (await expect_text(user, "Your last generations")).body
+    assert "⏱ running 0 min, usually 1–2 min" in listing  # a running job says how long so far
     # Not overdue yet: N8N is not asked.
     assert await settle(app, n8n, later=timedelta(minutes=1)) == 0
     assert n8n.calls("status") == []
@@ -78,13 +81,20 @@ async def test_a_training_still_running_is_asked_rarely_and_failed_past_its_maxi
     model = await ready_model(n8n, user, name="Slow")
     await PortraitModel.filter(id=model.id).update(status=ModelStatus.TRAINING)
     await credits.move(9503, -100, LedgerReason.RESERVE_TRAINING, str(model.request_id))
+    await PortraitModel.filter(id=model.id).update(
+        created_at=datetime.now(UTC) - timedelta(minutes=12)
+    )
+    await user.send_text("/models")
+    listing = (await expect_text(user, "Slow")).body
+    assert "⏱ идёт 12 мин, обычно 20–40 мин" in listing
+    made = timedelta(minutes=12)  # ago: the ages below count from the model's making
 
-    assert await settle(app, n8n, later=timedelta(minutes=40)) == 0  # N8N: still training
-    assert await settle(app, n8n, later=timedelta(minutes=41)) == 0  # within the gap
+    assert await settle(app, n8n, later=timedelta(minutes=40) - made) == 0  # still training
+    assert await settle(app, n8n, later=timedelta(minutes=41) - made) == 0  # within the gap
     assert len(n8n.calls("status")) == 1
     assert (await PortraitModel.get(id=model.id)).status == ModelStatus.TRAINING
 
-    assert await settle(app, n8n, later=timedelta(hours=7)) == 1  # past TRAIN_MAX_AGE
+    assert await settle(app, n8n, later=timedelta(hours=7) - made) == 1  # past TRAIN_MAX_AGE
     notice = await expect_text(user, "Slow")
     assert "сервис ИИ отвечал слишком долго" in notice.body  # in the user's language
     assert await credits.balance_of(9503) == 100

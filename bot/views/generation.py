@@ -3,7 +3,7 @@ from datetime import datetime
 from aiogram import html
 from aiogram.utils.i18n import gettext as _
 
-from bot.models import ModelStatus, PortraitModel, Prompt, PromptStatus
+from bot.models import RUNNING_PROMPT_STATUSES, ModelStatus, PortraitModel, Prompt, PromptStatus
 from bot.services.generation import PROMPT_MAX_LENGTH, PROMPT_MIN_LENGTH
 from bot.views import jobs as job_views
 from bot.views.credits import with_shortfall
@@ -120,6 +120,11 @@ def history(jobs: list[Prompt], names: dict[str, str]) -> str:
             f"{number}. {html.quote(shorten(job.prompt, 80))}\n"
             f"   {html.quote(names.get(job.model_id, job.model_id))} · "
             f"{status_label(job.status)} · {created:%Y-%m-%d %H:%M}"
+            + (
+                " · " + job_views.running_time(created, job_views.usual_generation_time())
+                if job.status in RUNNING_PROMPT_STATUSES
+                else ""
+            )
         )
     return _("<b>Your last generations</b>\n\n{items}").format(items="\n".join(lines))
 

@@ -1,5 +1,7 @@
 """Texts both kinds of job share."""
 
+from datetime import UTC, datetime
+
 from aiogram.utils.i18n import gettext as _
 
 from bot.services.jobs import INTERNAL_ERROR
@@ -18,6 +20,23 @@ def reason(error: str | None) -> str:
     if error is None:
         return _("no reason given")
     return ours.get(error, error)
+
+
+def running_time(started: datetime, expected: str, now: datetime | None = None) -> str:
+    """How long a job has been running, beside how long such a job usually takes."""
+    minutes = max(int(((now or datetime.now(UTC)) - started).total_seconds() // 60), 0)
+    # "min" needs no plural form in either language.
+    return _("⏱ running {minutes} min, usually {expected}").format(
+        minutes=minutes, expected=expected
+    )
+
+
+def usual_training_time() -> str:
+    return _("20–40 min")
+
+
+def usual_generation_time() -> str:
+    return _("1–2 min")
 
 
 def not_started() -> str:

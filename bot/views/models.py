@@ -1,7 +1,8 @@
 from aiogram import html
 from aiogram.utils.i18n import gettext as _
 
-from bot.models import ModelStatus, PortraitModel
+from bot.models import RUNNING_MODEL_STATUSES, ModelStatus, PortraitModel
+from bot.views import jobs as job_views
 
 
 def status_label(status: ModelStatus) -> str:
@@ -20,6 +21,11 @@ def models_text(models: list[PortraitModel]) -> str:
     lines = [
         f"• <b>{html.quote(model.name)}</b> — {status_label(model.status)}, "
         f"{model.created_at:%Y-%m-%d}"
+        + (
+            " · " + job_views.running_time(model.created_at, job_views.usual_training_time())
+            if model.status in RUNNING_MODEL_STATUSES
+            else ""
+        )
         for model in models
     ]
     return _("<b>Your models</b>\n\n{models}").format(models="\n".join(lines))
